@@ -1,0 +1,47 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   create .venv, install csmoe with pinned dependencies, run the workflow
+#               on the embedded default (config/config.yaml)
+#   make test   same install, then the test suite (slow tests excluded; `make test-all`)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install demo test test-all lint format bench-index clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when the project file changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/snakemake --cores $(CORES)
+
+test: install
+	$(BIN)/python -m pytest
+
+test-all: install
+	$(BIN)/python -m pytest -m ""
+
+lint: install
+	$(BIN)/ruff check csmoe tests
+	$(BIN)/ruff format --check csmoe tests
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/snakemake --lint
+
+format: install
+	$(BIN)/ruff format csmoe tests
+	$(BIN)/ruff check --fix csmoe tests
+	$(BIN)/snakefmt Snakefile workflow
+
+clean:
+	rm -rf results/index resources logs benchmarks .snakemake

@@ -1,0 +1,31 @@
+# csmoe: descriptor-driven Sentinel-1/2 pretraining sets and the CSMoE foundation model.
+#
+# Path convention:
+#   resources/<what>/...           inputs the workflow builds itself (embedded examples, ...)
+#   results/<stage>/<name>...      outputs of each stage, e.g. results/index/<archive>.parquet
+#   logs/<stage>/<name>.log        one log per job
+#   benchmarks/<stage>/<name>.tsv  runtime and memory of the heavy jobs
+#
+# Every rule is a thin call of `python -m csmoe <stage> ...`; the logic lives in csmoe/.
+# Default config: the embedded demo (config/config.yaml). Real data: config/study.yaml.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/examples.smk"
+include: "workflow/rules/index.smk"
+
+
+rule all:
+    input:
+        study_outputs(),
+    default_target: True

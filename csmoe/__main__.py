@@ -1,0 +1,3 @@
+from csmoe.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""BigEarthNet knowledge shared by several stages: names, nomenclature, packaged metadata."""

@@ -1,0 +1,49 @@
+"""Workflow config: load a YAML file and validate it against the workflow's JSON schema."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from csmoe.errors import InputError
+
+SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load_schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+
+
+def validate(config: dict[str, Any], source: str | os.PathLike[str] = "config") -> None:
+    """Raise InputError naming the offending key path for the first schema violation."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise InputError(source, f"config key {key}: {error.message}")
+    _check_study_archives(config, source)
+
+
+def _check_study_archives(config: dict[str, Any], source: str | os.PathLike[str]) -> None:
+    missing = [a for a in config["study"]["archives"] if a not in config["archives"]]
+    if missing:
+        raise InputError(source, f"config key study.archives: {missing[0]!r} is not in archives")
+
+
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "config file does not exist") from None
+    except yaml.YAMLError as error:
+        raise InputError(path, f"not valid YAML ({error})") from None
+    if not isinstance(config, dict):
+        raise InputError(path, "config must be a YAML mapping")
+    validate(config, path)
+    return config

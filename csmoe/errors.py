@@ -1,0 +1,17 @@
+"""The one exception type for bad input: it always names the file (or key) and the problem."""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class InputError(Exception):
+    """Raised when an input file, folder or config value is unusable.
+
+    The command line turns it into a one-line message and a non-zero exit status.
+    """
+
+    def __init__(self, where: str | PathLike[str], problem: str) -> None:
+        self.where = str(where)
+        self.problem = problem
+        super().__init__(f"{self.where}: {problem}")

@@ -1,0 +1,176 @@
+"""Index of a BigEarthNet v1.0 archive in its original layout.
+
+Layout (two roots, one folder per patch, named like the patch)::
+
+    BigEarthNet-S1-v1.0/<S1 name>/<S1 name>_VV.tif, _VH.tif, _labels_metadata.json
+    BigEarthNet-v1.0/<S2 name>/<S2 name>_B01.tif ... _B12.tif, _B8A.tif,
+                               <S2 name>_labels_metadata.json
+
+Pairs are matched through ``corresponding_s2_patch`` in the S1 JSON. Each patch's
+footprint comes from the JSON corner coordinates and is checked against the rasters'
+georeferencing. Country, season, split and snow/cloud flags come from the metadata
+packaged in `bigearthnet-common`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from csmoe.bigearthnet import nomenclature, packaged
+from csmoe.errors import InputError
+from csmoe.index.patches import PatchProblem, collect
+from csmoe.index.rasters import check_band, check_bounds
+
+# Band -> pixels per side of a 1200 m patch (10, 20, 60 m); BigEarthNet v1 has no B10.
+S2_BANDS = {
+    "B01": 20, "B02": 120, "B03": 120, "B04": 120, "B05": 60, "B06": 60, "B07": 60,
+    "B08": 120, "B8A": 60, "B09": 20, "B11": 60, "B12": 60,
+}  # fmt: skip
+S1_BANDS = ("VV", "VH")
+S1_NAME = re.compile(r"^S1[AB]_IW_GRDH_1SDV_\d{8}T\d{6}_\d{2}[A-Z]{3}_\d+_\d+$")
+S2_NAME = re.compile(r"^S2[AB]_MSIL2A_\d{8}T\d{5,6}_\d+_\d+$")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise PatchProblem(path, "missing metadata JSON")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PatchProblem(path, f"not valid JSON ({error})") from None
+
+
+def json_corners(path: Path, meta: dict[str, Any]) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) from the JSON; S1 files name the lower y ``lly``."""
+    coords = meta.get("coordinates")
+    if not isinstance(coords, dict):
+        raise PatchProblem(path, "JSON has no 'coordinates'")
+    lower = coords.get("lry", coords.get("lly"))
+    values = [coords.get("ulx"), lower, coords.get("lrx"), coords.get("uly")]
+    if any(not isinstance(v, int | float) for v in values):
+        raise PatchProblem(path, "JSON 'coordinates' lacks one of ulx, uly, lrx, lry/lly")
+    return tuple(float(v) for v in values)
+
+
+def json_field(path: Path, meta: dict[str, Any], key: str) -> Any:
+    if key not in meta:
+        raise PatchProblem(path, f"JSON has no {key!r}")
+    return meta[key]
+
+
+def parse_time(path: Path, text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        raise PatchProblem(path, f"unparseable acquisition time {text!r}") from None
+
+
+def clc_labels(path: Path, labels: Any) -> list[str]:
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise PatchProblem(path, "JSON 'labels' is not a list of names")
+    unknown = [x for x in labels if not nomenclature.is_clc_level3(x)]
+    if unknown:
+        raise PatchProblem(path, f"unknown CORINE level-3 label {unknown[0]!r}")
+    return labels
+
+
+def read_pair(s1_dir: Path, s2_root: Path, check: str) -> dict[str, Any]:
+    """Read and verify one S1/S2 pair; raise PatchProblem on the first defect."""
+    s1_name = s1_dir.name
+    s1_json = s1_dir / f"{s1_name}_labels_metadata.json"
+    s1_meta = read_json(s1_json)
+    s1_corners = json_corners(s1_json, s1_meta)
+    s2_name = json_field(s1_json, s1_meta, "corresponding_s2_patch")
+    s2_dir = s2_root / s2_name
+    if not s2_dir.is_dir():
+        raise PatchProblem(s2_dir, "paired S2 patch folder is missing")
+    s2_json = s2_dir / f"{s2_name}_labels_metadata.json"
+    s2_meta = read_json(s2_json)
+    s2_corners = json_corners(s2_json, s2_meta)
+    projection = json_field(s2_json, s2_meta, "projection")
+    labels = clc_labels(s2_json, json_field(s2_json, s2_meta, "labels"))
+
+    side = round(s2_corners[2] - s2_corners[0])
+    for band, pixels in S2_BANDS.items():
+        path = s2_dir / f"{s2_name}_{band}.tif"
+        info = check_band(path, shape=(pixels, pixels), dtype="uint16", check=check)
+        check_bounds(path, info, s2_corners)
+    for band in S1_BANDS:
+        path = s1_dir / f"{s1_name}_{band}.tif"
+        s1_info = check_band(path, shape=(120, 120), dtype="float32", check=check)
+        check_bounds(path, s1_info, s1_corners)
+    epsg = info.epsg or _epsg_from_wkt(s2_json, projection)
+    labels_19 = nomenclature.clc_to_ben19(labels)
+    return {
+        "patch_id": s2_name,
+        "s1_name": s1_name,
+        "s2_name": s2_name,
+        "s1_dir": str(s1_dir),
+        "s2_dir": str(s2_dir),
+        "utm_epsg": epsg,
+        "utm_ulx": s2_corners[0],
+        "utm_uly": s2_corners[3],
+        "utm_lrx": s2_corners[0] + side,
+        "utm_lry": s2_corners[3] - side,
+        "s1_time": parse_time(s1_json, json_field(s1_json, s1_meta, "acquisition_time")),
+        "s2_time": parse_time(s2_json, json_field(s2_json, s2_meta, "acquisition_date")),
+        "tile": s1_name.rsplit("_", 3)[1],
+        "labels": labels,
+        "labels_19": labels_19,
+        "multi_hot_19": nomenclature.ben19_multi_hot(labels_19),
+    }
+
+
+def _epsg_from_wkt(path: Path, wkt: str) -> int:
+    import pyproj
+
+    epsg = pyproj.CRS.from_wkt(wkt).to_epsg()
+    if epsg is None:
+        raise PatchProblem(path, "projection has no EPSG code")
+    return epsg
+
+
+def s1_patch_folders(s1_root: Path, s2_root: Path) -> list[Path]:
+    """The S1 patch folders under `s1_root`; a clear error for an empty or wrong root."""
+    for root, what in ((s1_root, "S1"), (s2_root, "S2")):
+        if not root.is_dir():
+            raise InputError(root, f"BigEarthNet-{what} root folder does not exist")
+        if not any(root.iterdir()):
+            raise InputError(root, f"BigEarthNet-{what} root folder is empty")
+    folders = sorted(p for p in s1_root.iterdir() if p.is_dir() and S1_NAME.match(p.name))
+    if not folders:
+        hint = ""
+        if any(p.is_dir() and S2_NAME.match(p.name) for p in s1_root.iterdir()):
+            hint = " (it holds S2 patch folders: are the S1 and S2 roots swapped?)"
+        raise InputError(
+            s1_root,
+            "no BigEarthNet-S1 patch folders (expected <root>/<S1 name>/<S1 name>_VV.tif)" + hint,
+        )
+    if not any(p.is_dir() and S2_NAME.match(p.name) for p in s2_root.iterdir()):
+        raise InputError(
+            s2_root,
+            "no BigEarthNet-S2 patch folders (expected <root>/<S2 name>/<S2 name>_B02.tif)",
+        )
+    return folders
+
+
+def index_bigearthnet_v1(
+    s1_root: Path, s2_root: Path, *, check: str = "full", skip_bad: bool = False, workers: int = 1
+) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+    folders = s1_patch_folders(Path(s1_root), Path(s2_root))
+    reader = functools.partial(read_pair, s2_root=Path(s2_root), check=check)
+    records, skipped = collect(
+        reader, folders, [f.name for f in folders], skip_bad=skip_bad, workers=workers
+    )
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty:
+        raise InputError(s1_root, "every patch was skipped: nothing to index")
+    flags = packaged.annotate(frame["s2_name"])
+    return pd.concat([frame, flags], axis=1), skipped

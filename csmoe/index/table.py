@@ -1,0 +1,109 @@
+"""The archive index table: one row per S1/S2 pair, written as GeoParquet.
+
+Columns (every index has all of them; unknown values are null):
+
+- ``patch_id``: the pair's id (the S2 patch name for BigEarthNet, ``<location>_<season>``
+  for SSL4EO-S12); ``s1_name``, ``s2_name``: the two acquisitions.
+- ``s1_dir``, ``s2_dir``, ``reference_map``: where pixels exist (null for a names index).
+- ``tile``: MGRS tile or 100 km square.
+- ``utm_epsg``, ``utm_ulx``, ``utm_uly``, ``utm_lrx``, ``utm_lry``: the patch square in its
+  UTM zone (metres); ``geometry``: the same square as a polygon in EPSG:4326 (its four
+  corners transformed exactly; edges stay straight in degrees, an error far below a
+  pixel for patches of a few kilometres).
+- ``s1_time``, ``s2_time``: acquisition times (UTC); ``season``; ``country``;
+  ``split`` (train / validation / test); ``snow``, ``cloud``: quality flags.
+- ``labels``: CORINE level-3 names; ``labels_19``: BigEarthNet-19 names;
+  ``multi_hot_19``: uint8 vector in `csmoe.bigearthnet.nomenclature.BEN19_CLASSES` order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from csmoe.atomic import atomic_path
+
+COLUMNS: dict[str, str] = {
+    "patch_id": "string",
+    "s1_name": "string",
+    "s2_name": "string",
+    "s1_dir": "string",
+    "s2_dir": "string",
+    "reference_map": "string",
+    "tile": "string",
+    "utm_epsg": "int32",
+    "utm_ulx": "float64",
+    "utm_uly": "float64",
+    "utm_lrx": "float64",
+    "utm_lry": "float64",
+    "s1_time": "datetime64[s]",
+    "s2_time": "datetime64[s]",
+    "season": "string",
+    "country": "string",
+    "split": "string",
+    "snow": "boolean",
+    "cloud": "boolean",
+    "labels": "object",
+    "labels_19": "object",
+    "multi_hot_19": "object",
+}
+SPLITS = ("train", "validation", "test")
+
+
+def footprints(frame: pd.DataFrame) -> np.ndarray:
+    """EPSG:4326 polygons of the UTM squares in `frame` (one transform per UTM zone)."""
+    ulx, uly = frame["utm_ulx"].to_numpy(), frame["utm_uly"].to_numpy()
+    lrx, lry = frame["utm_lrx"].to_numpy(), frame["utm_lry"].to_numpy()
+    xs = np.stack([ulx, lrx, lrx, ulx, ulx], axis=1)
+    ys = np.stack([uly, uly, lry, lry, uly], axis=1)
+    lon, lat = np.empty_like(xs), np.empty_like(ys)
+    epsg = frame["utm_epsg"].to_numpy()
+    for code in np.unique(epsg):
+        rows = epsg == code
+        to_wgs84 = pyproj.Transformer.from_crs(int(code), 4326, always_xy=True)
+        lon[rows], lat[rows] = to_wgs84.transform(xs[rows], ys[rows])
+    return shapely.polygons(np.stack([lon, lat], axis=2))
+
+
+def finalize(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Give `frame` every index column in order, sorted by patch id, with footprints."""
+    frame = frame.copy()
+    for column, dtype in COLUMNS.items():
+        if column not in frame:
+            frame[column] = None
+        if dtype != "object":
+            frame[column] = frame[column].astype(dtype)
+    frame = frame[list(COLUMNS)].sort_values("patch_id", kind="stable").reset_index(drop=True)
+    duplicated = frame["patch_id"].duplicated()
+    if duplicated.any():
+        raise ValueError(f"duplicate patch id {frame['patch_id'][duplicated].iloc[0]!r}")
+    return gpd.GeoDataFrame(frame, geometry=footprints(frame), crs="EPSG:4326")
+
+
+def write_index(index: gpd.GeoDataFrame, out: str | os.PathLike[str]) -> None:
+    """Write the index as GeoParquet, atomically."""
+    with atomic_path(out) as tmp:
+        index.to_parquet(tmp, index=False, compression="zstd", write_covering_bbox=True)
+
+
+def skipped_path(out: str | os.PathLike[str]) -> Path:
+    """Where `--skip-bad` lists the skipped patches: beside the index."""
+    out = Path(out)
+    return out.with_name(out.name.removesuffix(".parquet") + ".skipped.tsv")
+
+
+def write_skipped(skipped: list[tuple[str, str, str]], out: str | os.PathLike[str]) -> None:
+    """Write (patch, file, reason) rows as a TSV next to the index, atomically."""
+    table = pd.DataFrame(sorted(skipped), columns=["patch", "file", "reason"])
+    with atomic_path(skipped_path(out)) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+
+
+def read_index(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    return gpd.read_parquet(path)

@@ -1,0 +1,10 @@
+rule extract_examples:
+    """Unpack the six real BigEarthNet v1 example pairs shipped in bigearthnet-common."""
+    output:
+        directory("resources/examples"),
+    log:
+        "logs/examples/extract_examples.log",
+    conda:
+        "../../envs/csmoe.yaml"
+    shell:
+        "python -m csmoe examples --out {output} > {log} 2>&1"

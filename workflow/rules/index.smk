@@ -1,0 +1,21 @@
+rule build_index:
+    """One GeoParquet row per S1/S2 pair of an archive, with footprint and metadata."""
+    input:
+        index_input,
+    output:
+        **index_outputs(),
+    params:
+        arguments=index_arguments,
+    log:
+        "logs/index/{archive}.log",
+    benchmark:
+        "benchmarks/index/{archive}.tsv"
+    threads: config["index"]["threads"]
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../../envs/csmoe.yaml"
+    shell:
+        "python -m csmoe index {params.arguments} --workers {threads}"
+        " --out {output.index} > {log} 2>&1"
