@@ -26,6 +26,6 @@ include: "workflow/rules/index.smk"
 
 
 rule all:
+    default_target: True
     input:
         study_outputs(),
-    default_target: True

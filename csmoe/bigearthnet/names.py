@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 
 import mgrs
 import numpy as np
@@ -59,7 +59,7 @@ def acquisition_times(names: Sequence[str] | pd.Series) -> np.ndarray:
     return parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]")
 
 
-@lru_cache(maxsize=None)
+@cache
 def square_south_west(square: str) -> tuple[float, float]:
     """UTM easting/northing of the south-west corner of an MGRS 100 km square."""
     with warnings.catch_warnings():

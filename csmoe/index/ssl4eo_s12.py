@@ -128,7 +128,9 @@ def locations(root: Path, product: str) -> list[str]:
     s2_root = root / PRODUCTS[product]
     for folder in (s2_root, root / "s1"):
         if not folder.is_dir():
-            raise InputError(folder, "missing: expected an SSL4EO-S12 root with s1/ and s2a/ or s2c/")
+            raise InputError(
+                folder, "missing: expected an SSL4EO-S12 root with s1/ and s2a/ or s2c/"
+            )
     found = sorted(p.name for p in s2_root.iterdir() if p.is_dir() and LOCATION.match(p.name))
     if not found:
         raise InputError(s2_root, "no 7-digit location folders")
@@ -154,5 +156,7 @@ def index_ssl4eo_s12(
         raise InputError(root, "no S1/S2 pair with matching seasons: nothing to index")
     unpaired = sum(result["unpaired"] for result in results)
     if unpaired:
-        print(f"ssl4eo-s12: {unpaired} S2 acquisition(s) without S1 in their season", file=sys.stderr)
+        print(
+            f"ssl4eo-s12: {unpaired} S2 acquisition(s) without S1 in their season", file=sys.stderr
+        )
     return pd.DataFrame.from_records(records), skipped

@@ -1,4 +1,4 @@
-# Helpers shared by the rule files: config look-ups only; logic belongs in csmoe/.
+# Helpers for the rule files (config look-ups only); logic belongs in csmoe/.
 
 import shlex
 import sys
@@ -64,4 +64,6 @@ def index_outputs():
 
 
 def study_outputs():
-    return expand("results/index/{archive}.parquet", archive=config["study"]["archives"])
+    return expand(
+        "results/index/{archive}.parquet", archive=config["study"]["archives"]
+    )

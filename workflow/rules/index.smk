@@ -4,18 +4,18 @@ rule build_index:
         index_input,
     output:
         **index_outputs(),
-    params:
-        arguments=index_arguments,
     log:
         "logs/index/{archive}.log",
     benchmark:
         "benchmarks/index/{archive}.tsv"
+    conda:
+        "../../envs/csmoe.yaml"
     threads: config["index"]["threads"]
     resources:
         mem_mb=8000,
         runtime=240,
-    conda:
-        "../../envs/csmoe.yaml"
+    params:
+        arguments=index_arguments,
     shell:
         "python -m csmoe index {params.arguments} --workers {threads}"
         " --out {output.index} > {log} 2>&1"

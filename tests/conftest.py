@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from archives import write_ssl4eo_archive, write_v2_archive
+
+from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT, extract_examples
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The six real BigEarthNet v1 example pairs, in the original layout (read-only use)."""
+    out = tmp_path_factory.mktemp("examples") / "examples"
+    extract_examples(out)
+    return out
+
+
+@pytest.fixture
+def v1_archive(examples: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the example archive that a test may damage."""
+    copy = tmp_path / "v1"
+    shutil.copytree(examples, copy)
+    return copy / S1_ROOT, copy / S2_ROOT
+
+
+@pytest.fixture(scope="session")
+def v2_root(examples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("v2") / "BigEarthNet-v2.0"
+    root.mkdir()
+    write_v2_archive(examples, root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def ssl4eo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ssl4eo") / "SSL4EO-S12"
+    write_ssl4eo_archive(root)
+    return root

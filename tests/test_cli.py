@@ -1,0 +1,64 @@
+"""Command-line behaviour shared by every stage."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from csmoe.atomic import atomic_path
+from csmoe.bigearthnet.names import acquisition_times, utm_bounds_from_s1_names
+from csmoe.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_python_dash_m_entry_point_reports_errors_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "csmoe", "index", "bigearthnet-v2",
+         "--root", str(tmp_path / "none"), "--out", str(tmp_path / "x.parquet")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"csmoe: error: {tmp_path / 'none'}: BigEarthNet v2 root folder does not exist"
+    )
+
+
+def test_missing_required_root_option(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["index", "bigearthnet-v1", "--s1-root", "x", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "--s2-root: required for kind bigearthnet-v1" in capsys.readouterr().err
+
+
+def test_check_config(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["check-config", str(REPO / "config" / "config.yaml")]) == 0
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["index"]["skip_bad"] = "yes"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    assert main(["check-config", str(bad)]) == 2
+    assert "config key index.skip_bad: 'yes' is not of type 'boolean'" in capsys.readouterr().err
+
+
+def test_atomic_path_leaves_nothing_on_error(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_name_parsing_rejects_foreign_names() -> None:
+    with pytest.raises(ValueError, match="not a BigEarthNet S1 patch name: 'S2A_MSIL2A_x'"):
+        utm_bounds_from_s1_names(["S2A_MSIL2A_x"])
+    with pytest.raises(ValueError, match="no acquisition time"):
+        acquisition_times(["S1A_IW_GRDH_1SDV_33UUP_87_48"])
+
+
+def test_unpadded_s2_times() -> None:
+    times = acquisition_times(["S2B_MSIL2A_20170924T93020_69_24", "S2A_MSIL2A_20170613T101031_1_2"])
+    assert [str(t) for t in times] == ["2017-09-24T09:30:20", "2017-06-13T10:10:31"]

@@ -1,0 +1,175 @@
+"""Bad archives: one clear error naming the file, exit status 2, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from csmoe.cli import main
+from csmoe.index.table import skipped_path
+
+PATCH = "S2A_MSIL2A_20170617T113321_4_55"
+S1_PATCH = "S1A_IW_GRDH_1SDV_20170617T064724_29UPU_4_55"
+
+
+def run_index(s1_root: Path, s2_root: Path, out: Path, *extra: str) -> int:
+    return main(
+        ["index", "bigearthnet-v1", "--s1-root", str(s1_root), "--s2-root", str(s2_root),
+         "--out", str(out), *extra]
+    )  # fmt: skip
+
+
+def assert_fails_naming(
+    capsys: pytest.CaptureFixture[str], code: int, out: Path, where: Path, words: str
+) -> None:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1, err
+    assert err[0].startswith("csmoe: error: ")
+    assert str(where) in err[0]
+    assert words in err[0]
+    assert list(out.parent.iterdir()) == []  # no index, no temporary file
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def drop_coordinates(path: Path) -> None:
+    meta = json.loads(path.read_text())
+    del meta["coordinates"]
+    path.write_text(json.dumps(meta))
+
+
+def rewrite_with_shape(path: Path, shape: tuple[int, int]) -> None:
+    with rasterio.open(path) as src:
+        profile = src.profile | {"height": shape[0], "width": shape[1]}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.ones(shape, dtype=profile["dtype"]), 1)
+
+
+DAMAGE = {
+    "missing band": (lambda s1, s2: s2 / PATCH / f"{PATCH}_B05.tif", Path.unlink, "missing band"),
+    "truncated tiff": (lambda s1, s2: s2 / PATCH / f"{PATCH}_B03.tif", truncate, "unreadable"),
+    "garbage tiff": (
+        lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VV.tif",
+        lambda p: p.write_bytes(b"not a tiff"),
+        "unreadable",
+    ),
+    "json without coordinates": (
+        lambda s1, s2: s2 / PATCH / f"{PATCH}_labels_metadata.json",
+        drop_coordinates,
+        "no 'coordinates'",
+    ),
+    "wrong shape": (
+        lambda s1, s2: s2 / PATCH / f"{PATCH}_B11.tif",
+        lambda p: rewrite_with_shape(p, (120, 120)),
+        "expected shape (60, 60), found (120, 120)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGE)
+def test_damaged_patch_stops_with_one_message(
+    case: str, v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s1_root, s2_root = v1_archive
+    locate, damage, words = DAMAGE[case]
+    damaged = locate(s1_root, s2_root)
+    damage(damaged)
+    out = tmp_path / "out" / "index.parquet"
+    out.parent.mkdir()
+    code = run_index(s1_root, s2_root, out)
+    assert_fails_naming(capsys, code, out, damaged, words)
+
+
+@pytest.mark.parametrize("case", DAMAGE)
+def test_skip_bad_lists_the_damaged_patch(
+    case: str, v1_archive: tuple[Path, Path], tmp_path: Path
+) -> None:
+    s1_root, s2_root = v1_archive
+    locate, damage, words = DAMAGE[case]
+    damaged = locate(s1_root, s2_root)
+    damage(damaged)
+    out = tmp_path / "index.parquet"
+    assert run_index(s1_root, s2_root, out, "--skip-bad") == 0
+    index = pd.read_parquet(out)
+    assert len(index) == 5 and PATCH not in set(index["patch_id"])
+    skipped = pd.read_csv(skipped_path(out), sep="\t")
+    assert skipped.to_dict("records") == [
+        {"patch": S1_PATCH, "file": str(damaged), "reason": skipped["reason"][0]}
+    ]
+    assert words in skipped["reason"][0]
+
+
+def test_empty_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s1_root, s2_root = tmp_path / "s1", tmp_path / "s2"
+    s1_root.mkdir()
+    s2_root.mkdir()
+    out = tmp_path / "out" / "index.parquet"
+    out.parent.mkdir()
+    assert_fails_naming(capsys, run_index(s1_root, s2_root, out), out, s1_root, "is empty")
+
+
+def test_swapped_roots(
+    v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s1_root, s2_root = v1_archive
+    out = tmp_path / "out" / "index.parquet"
+    out.parent.mkdir()
+    code = run_index(s2_root, s1_root, out)
+    assert_fails_naming(capsys, code, out, s2_root, "swapped")
+
+
+def test_root_one_level_too_high(
+    v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s1_root, s2_root = v1_archive
+    out = tmp_path / "out" / "index.parquet"
+    out.parent.mkdir()
+    code = run_index(s1_root.parent, s2_root, out)
+    assert_fails_naming(capsys, code, out, s1_root.parent, "no BigEarthNet-S1 patch folders")
+
+
+def test_missing_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out" / "index.parquet"
+    out.parent.mkdir()
+    code = run_index(tmp_path / "nowhere", tmp_path / "nowhere2", out)
+    assert_fails_naming(capsys, code, out, tmp_path / "nowhere", "does not exist")
+
+
+def test_missing_s2_partner(
+    v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s1_root, s2_root = v1_archive
+    shutil.rmtree(s2_root / PATCH)
+    out = tmp_path / "out" / "index.parquet"
+    out.parent.mkdir()
+    code = run_index(s1_root, s2_root, out)
+    assert_fails_naming(capsys, code, out, s2_root / PATCH, "paired S2 patch folder is missing")
+
+
+def test_failed_run_keeps_the_previous_index(v1_archive: tuple[Path, Path], tmp_path: Path) -> None:
+    s1_root, s2_root = v1_archive
+    out = tmp_path / "index.parquet"
+    assert run_index(s1_root, s2_root, out) == 0
+    before = out.read_bytes()
+    truncate(s2_root / PATCH / f"{PATCH}_B02.tif")
+    assert run_index(s1_root, s2_root, out) == 2
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.parquet", "v1"]
+
+
+def test_index_is_byte_identical_across_runs(v1_archive: tuple[Path, Path], tmp_path: Path) -> None:
+    s1_root, s2_root = v1_archive
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert run_index(s1_root, s2_root, first) == 0
+    assert run_index(s1_root, s2_root, second, "--workers", "2") == 0
+    assert first.read_bytes() == second.read_bytes()

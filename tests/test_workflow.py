@@ -1,0 +1,129 @@
+"""The Snakemake workflow: config validation, dry runs, lint, format, one real run."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from csmoe import config as csmoe_config
+from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
+from csmoe.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def load_yaml(name: str) -> dict:
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "study.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    config = load_yaml("config.yaml")
+    config.update(load_yaml(name))
+    csmoe_config.validate(config, name)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda c: c["index"].update(check="sometimes"), "index.check"),
+        (
+            lambda c: c["archives"]["examples"].update(kind="bigearthnet-v9"),
+            "archives.examples.kind",
+        ),
+        (lambda c: c["archives"].update(x={"kind": "bigearthnet-v2"}), "archives.x"),
+        (lambda c: c.pop("seed"), "(top level)"),
+        (lambda c: c["study"].update(archives=["nope"]), "study.archives"),
+    ],
+)
+def test_schema_violations_name_the_key(change, key: str) -> None:
+    config = load_yaml("config.yaml")
+    change(config)
+    with pytest.raises(InputError, match=f"config key {re.escape(key)}"):
+        csmoe_config.validate(config, "config.yaml")
+
+
+def test_snakemake_refuses_an_invalid_config_before_any_job(tmp_path: Path) -> None:
+    bad = load_yaml("config.yaml")
+    bad["index"]["threads"] = 0
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    result = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "threads" in result.stderr + result.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_dry_run_of_the_demo_config(tmp_path: Path) -> None:
+    demo = str(REPO / "config" / "config.yaml")
+    result = snakemake("-n", "--configfile", demo, "--directory", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = result.stdout + result.stderr
+    for job in ("extract_examples", "results/index/examples.parquet", "bigearthnet_names"):
+        assert job in log
+
+
+def test_dry_run_of_the_study_config_on_fixtures(
+    examples: Path, v2_root: Path, ssl4eo_root: Path, tmp_path: Path
+) -> None:
+    study = load_yaml("study.yaml")
+    study["archives"]["bigearthnet_v1"].update(
+        s1_root=str(examples / S1_ROOT), s2_root=str(examples / S2_ROOT)
+    )
+    study["archives"]["bigearthnet_v2"]["root"] = str(v2_root)
+    study["archives"]["ssl4eo_s12"]["root"] = str(ssl4eo_root)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    result = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = result.stdout + result.stderr
+    for archive in ("bigearthnet_v1", "bigearthnet_v2", "ssl4eo_s12"):
+        assert f"results/index/{archive}.parquet" in log
+        assert f"results/index/{archive}.skipped.tsv" in log  # study config skips bad patches
+    assert "--root " + str(v2_root) in log
+
+
+def test_snakemake_lint_is_clean() -> None:
+    result = snakemake("--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakefmt_is_clean() -> None:
+    result = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow"],
+        cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
+    tiny = load_yaml("config.yaml")
+    tiny["study"]["archives"] = ["examples"]
+    tiny["index"]["threads"] = 1
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny))
+    args = ("--cores", "1", "--configfile", str(path), "--directory", str(tmp_path))
+    result = snakemake(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    index = pd.read_parquet(tmp_path / "results" / "index" / "examples.parquet")
+    assert len(index) == 6
+    assert (tmp_path / "logs" / "index" / "examples.log").is_file()
+    assert (tmp_path / "benchmarks" / "index" / "examples.tsv").is_file()
+    rerun = snakemake(*args, "-n", cwd=tmp_path)
+    assert "Nothing to be done" in rerun.stdout + rerun.stderr
