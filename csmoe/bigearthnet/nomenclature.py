@@ -32,10 +32,14 @@ def is_clc_level3(name: str) -> bool:
 def clc_to_ben19(labels: Iterable[str]) -> list[str]:
     """Map CLC level-3 label names to BigEarthNet-19 names (sorted, deduplicated).
 
-    Classes dropped by the 19-class nomenclature (roads, ports, bare rock, ...) vanish.
+    Classes dropped by the 19-class nomenclature (roads, ports, bare rock, ...) vanish, and
+    so does the one CLC class absent from BigEarthNet (glaciers and perpetual snow).
     Raises KeyError for a name that is not a CLC level-3 class.
     """
-    mapped = {_CLC_TO_BEN19[name] for name in labels}
+    mapped = {_CLC_TO_BEN19.get(name) if name in CLC_LEVEL3_CODES else name for name in labels}
+    unknown = mapped - set(_CLC_TO_BEN19.values()) - {None}
+    if unknown:
+        raise KeyError(f"not a CORINE level-3 class: {sorted(unknown)[0]!r}")
     return sorted(name for name in mapped if name is not None)
 
 

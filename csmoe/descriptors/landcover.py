@@ -1,0 +1,119 @@
+"""Land-cover descriptor: CORINE Land Cover class fractions within each footprint.
+
+From a CLC raster in any CRS (footprints are transformed into it; nodata excluded) with a
+``code,symbol`` legend whose symbols are CLC level-3 codes (``111`` ... ``523``); legend
+rows with any other symbol (NODATA, unclassified) count as nodata. Or, for archives with
+labels, from the CORINE level-3 labels (equal fractions over a patch's labels).
+
+Level-3 fractions are aggregated to CLC levels 2 and 1 and to BigEarthNet-19 (classes
+that nomenclature drops, such as roads or bare rock, leave the 19 fractions below 1).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+
+from csmoe.bigearthnet import nomenclature
+from csmoe.descriptors import zonal
+from csmoe.descriptors.legend import Legend
+from csmoe.errors import InputError
+
+LEVEL3 = tuple(sorted(nomenclature.CLC_LEVEL3_NAMES))
+LEVEL2 = tuple(sorted(nomenclature.CLC_LEVEL2_NAMES))
+LEVEL1 = tuple(sorted(nomenclature.CLC_LEVEL1_NAMES))
+LEVELS = ("1", "2", "3", "19")
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def level_columns(level: str) -> list[str]:
+    if level == "19":
+        return [f"ben19_{slug(name)}" for name in nomenclature.BEN19_CLASSES]
+    codes = {"1": LEVEL1, "2": LEVEL2, "3": LEVEL3}[level]
+    return [f"clc{level}_{code}" for code in codes]
+
+
+def _aggregation(level: str) -> np.ndarray:
+    """(44, k) 0/1 matrix mapping level-3 fractions to `level`."""
+    if level == "19":
+        targets = list(nomenclature.BEN19_CLASSES)
+        keys = [nomenclature.clc_to_ben19([nomenclature.CLC_LEVEL3_NAMES[c]]) for c in LEVEL3]
+        keys = [k[0] if k else None for k in keys]
+    else:
+        targets = list({"1": LEVEL1, "2": LEVEL2, "3": LEVEL3}[level])
+        keys = [c // 10 ** (3 - int(level)) for c in LEVEL3]
+    matrix = np.zeros((len(LEVEL3), len(targets)), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key is not None:
+            matrix[i, targets.index(key)] = 1.0
+    return matrix
+
+
+def describe(level3: np.ndarray, valid: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """All land-cover columns from (n, 44) level-3 fractions."""
+    parts = []
+    for level in LEVELS:
+        values = level3 if level == "3" else level3 @ _aggregation(level)
+        parts.append(pd.DataFrame(values.astype(np.float32), columns=level_columns(level)))
+    frame = pd.concat(parts, axis=1)
+    has = level3.sum(axis=1) > 0
+    for level, labels in (("1", LEVEL1), ("2", LEVEL2), ("3", LEVEL3)):
+        values = frame[level_columns(level)].to_numpy()
+        dominant = np.asarray(labels)[values.argmax(axis=1)]
+        frame[f"landcover_l{level}"] = pd.array(np.where(has, dominant, 0), dtype="Int16")
+        frame.loc[~has, f"landcover_l{level}"] = pd.NA
+    ben19 = frame[level_columns("19")].to_numpy()
+    names = np.asarray(nomenclature.BEN19_CLASSES, dtype=object)[ben19.argmax(axis=1)]
+    frame["landcover_19"] = pd.array(np.where(ben19.sum(axis=1) > 0, names, None), dtype="string")
+    frame["landcover_valid"] = valid.astype(np.float32)
+    return frame.set_index(index)
+
+
+def from_raster(
+    index: pd.DataFrame, raster: str | os.PathLike[str], legend: Legend
+) -> pd.DataFrame:
+    raster = Path(raster)
+    with rasterio.open(raster) as src:
+        if src.crs is None:
+            raise InputError(raster, "raster has no CRS")
+        crs = src.crs
+    class_of_value, excluded = {}, 0
+    for code, symbol in zip(legend.codes, legend.symbols, strict=True):
+        if symbol.isdigit() and int(symbol) in nomenclature.CLC_LEVEL3_NAMES:
+            class_of_value[code] = LEVEL3.index(int(symbol))
+        else:
+            class_of_value[code] = len(LEVEL3)  # an extra column, dropped below: nodata
+            excluded += 1
+    quads = zonal.quads_from_utm(
+        index["utm_epsg"].to_numpy(), index["utm_ulx"].to_numpy(), index["utm_uly"].to_numpy(),
+        index["utm_lrx"].to_numpy(), index["utm_lry"].to_numpy(), crs,
+    )  # fmt: skip
+    result = zonal.class_counts(
+        raster, quads, class_of_value, len(LEVEL3) + 1, names=index["patch_id"].to_numpy()
+    )
+    counts = result.counts[:, : len(LEVEL3)].astype(np.float64)
+    total = counts.sum(axis=1, keepdims=True)
+    level3 = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+    valid = np.divide(total[:, 0], result.pixels, out=np.zeros(len(index)), where=result.pixels > 0)
+    return describe(level3, valid, index.index)
+
+
+def from_labels(index: pd.DataFrame, source: str = "index") -> pd.DataFrame:
+    if "labels" not in index or index["labels"].isna().all():
+        raise InputError(source, "land cover from labels needs CORINE level-3 labels; none here")
+    level3 = np.zeros((len(index), len(LEVEL3)))
+    for row, labels in enumerate(index["labels"]):
+        if labels is None or len(labels) == 0:
+            continue
+        for name in labels:
+            level3[row, LEVEL3.index(nomenclature.CLC_LEVEL3_CODES[name])] += 1.0 / len(labels)
+    valid = (level3.sum(axis=1) > 0).astype(np.float32)
+    return describe(level3, valid, index.index)

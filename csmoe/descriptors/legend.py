@@ -1,0 +1,54 @@
+"""Raster legends as data: a CSV of ``code,symbol`` rows (plus optional columns).
+
+A legend maps raster values to class symbols. Codes absent from the legend (other than
+the raster's nodata value) are an error, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from csmoe.errors import InputError
+
+
+@dataclass(frozen=True)
+class Legend:
+    codes: tuple[int, ...]
+    symbols: tuple[str, ...]
+
+    def lookup_table(self, max_value: int) -> np.ndarray:
+        """int16 array mapping raster value -> class index (-1: not in the legend)."""
+        table = np.full(max(max_value, max(self.codes)) + 1, -1, dtype=np.int16)
+        table[list(self.codes)] = np.arange(len(self.codes), dtype=np.int16)
+        return table
+
+    def index_of(self, symbol: str) -> int:
+        return self.symbols.index(symbol)
+
+
+def read_legend(path: str | os.PathLike[str]) -> Legend:
+    path = Path(path)
+    try:
+        table = pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(path, "legend file does not exist") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not a CSV legend ({error})") from None
+    missing = {"code", "symbol"} - set(table.columns)
+    if missing:
+        raise InputError(path, f"legend lacks column(s) {sorted(missing)}")
+    if table["code"].duplicated().any():
+        code = table["code"][table["code"].duplicated()].iloc[0]
+        raise InputError(path, f"legend repeats code {code}")
+    if not pd.api.types.is_integer_dtype(table["code"]) or (table["code"] < 0).any():
+        raise InputError(path, "legend codes must be non-negative integers")
+    return Legend(tuple(int(c) for c in table["code"]), tuple(str(s) for s in table["symbol"]))
+
+
+def write_legend(legend: Legend, path: str | os.PathLike[str]) -> None:
+    pd.DataFrame({"code": legend.codes, "symbol": legend.symbols}).to_csv(path, index=False)

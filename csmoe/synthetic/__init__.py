@@ -1,0 +1,1 @@
+"""Synthetic data generators: demo archives and benchmark rasters at real locations."""
