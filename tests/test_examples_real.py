@@ -40,13 +40,6 @@ def test_six_real_pairs_have_the_published_band_shapes_and_types(examples: Path)
                 assert (src.shape, src.dtypes[0]) == ((120, 120), "float32")
 
 
-@pytest.fixture(scope="module")
-def example_index(examples: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    out = tmp_path_factory.mktemp("index") / "examples.parquet"
-    build_index("bigearthnet-v1", out, s1_root=examples / S1_ROOT, s2_root=examples / S2_ROOT)
-    return read_index(out)
-
-
 def test_v1_index_footprints_equal_the_json_coordinates(
     examples: Path, example_index: pd.DataFrame
 ) -> None:

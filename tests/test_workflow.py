@@ -80,7 +80,7 @@ def test_dry_run_of_the_demo_config(tmp_path: Path) -> None:
 
 
 def test_dry_run_of_the_study_config_on_fixtures(
-    examples: Path, v2_root: Path, ssl4eo_root: Path, tmp_path: Path
+    examples: Path, v2_root: Path, ssl4eo_root: Path, corine: tuple[Path, Path], tmp_path: Path
 ) -> None:
     study = load_yaml("study.yaml")
     study["archives"]["bigearthnet_v1"].update(
@@ -88,6 +88,7 @@ def test_dry_run_of_the_study_config_on_fixtures(
     )
     study["archives"]["bigearthnet_v2"]["root"] = str(v2_root)
     study["archives"]["ssl4eo_s12"]["root"] = str(ssl4eo_root)
+    study["descriptors"].update(corine_raster=str(corine[0]), corine_legend=str(corine[1]))
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(study))
     result = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), cwd=tmp_path)
@@ -97,6 +98,10 @@ def test_dry_run_of_the_study_config_on_fixtures(
         assert f"results/index/{archive}.parquet" in log
         assert f"results/index/{archive}.skipped.tsv" in log  # study config skips bad patches
     assert "--root " + str(v2_root) in log
+    for sampler in ("thematic_climatic", "random", "full"):
+        assert f"results/sample/bigearthnet_v2/{sampler}.parquet" in log
+    assert "results/report/ssl4eo_s12/sampling_map.png" in log
+    assert "--corine " + str(corine[0]) in log
 
 
 def test_snakemake_lint_is_clean() -> None:
@@ -114,8 +119,9 @@ def test_snakefmt_is_clean() -> None:
 
 def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
     tiny = load_yaml("config.yaml")
-    tiny["study"]["archives"] = ["examples"]
+    tiny["study"].update(archives=["examples"], sample=["examples"])
     tiny["index"]["threads"] = 1
+    tiny["sampling"].update(size=2, climate_level="group", landcover_level="1")
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(tiny))
     args = ("--cores", "1", "--configfile", str(path), "--directory", str(tmp_path))
@@ -125,5 +131,18 @@ def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
     assert len(index) == 6
     assert (tmp_path / "logs" / "index" / "examples.log").is_file()
     assert (tmp_path / "benchmarks" / "index" / "examples.tsv").is_file()
+    manifests = {
+        sampler: pd.read_parquet(
+            tmp_path / "results" / "sample" / "examples" / f"{sampler}.parquet"
+        )
+        for sampler in ("thematic_climatic", "random", "full")
+    }
+    assert len(manifests["thematic_climatic"]) == len(manifests["random"]) == 2
+    assert len(manifests["full"]) == 4  # train split only: one test patch, one snowy patch
+    assert set(manifests["full"]["split"]) == {"train"}
+    table = pd.read_csv(tmp_path / "results" / "report" / "examples" / "sampling.tsv", sep="\t")
+    assert list(table["sampler"]) == ["thematic_climatic", "random", "full"]
+    for figure in ("descriptors.png", "sampling_map.png", "sampling_distributions.png"):
+        assert (tmp_path / "results" / "report" / "examples" / figure).stat().st_size > 1000
     rerun = snakemake(*args, "-n", cwd=tmp_path)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr

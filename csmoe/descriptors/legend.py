@@ -1,5 +1,8 @@
 """Raster legends as data: a CSV of ``code,symbol`` rows (plus optional columns).
 
+The legend CSV of the CORINE raster product (columns ``GRID_CODE``, ``CLC_CODE``, ...)
+is read as is: GRID_CODE is the raster value, CLC_CODE the class.
+
 A legend maps raster values to class symbols. Codes absent from the legend (other than
 the raster's nodata value) are an error, never silently dropped.
 """
@@ -39,6 +42,8 @@ def read_legend(path: str | os.PathLike[str]) -> Legend:
         raise InputError(path, "legend file does not exist") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(path, f"not a CSV legend ({error})") from None
+    if {"GRID_CODE", "CLC_CODE"} <= set(table.columns):  # the CLC raster product's legend
+        table = table.rename(columns={"GRID_CODE": "code", "CLC_CODE": "symbol"})
     missing = {"code", "symbol"} - set(table.columns)
     if missing:
         raise InputError(path, f"legend lacks column(s) {sorted(missing)}")

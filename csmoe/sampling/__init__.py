@@ -1,0 +1,1 @@
+"""Sampling stage: pick a representative, diverse training set from described patches."""

@@ -1,0 +1,91 @@
+"""Sampling stage entry points: one manifest (+ metrics), and the per-archive report."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import geopandas as gpd
+
+from csmoe.atomic import atomic_path, write_text
+from csmoe.errors import InputError
+from csmoe.sampling import report
+from csmoe.sampling.metrics import selection_metrics
+from csmoe.sampling.pool import training_pool
+from csmoe.sampling.samplers import sample, strata
+
+
+def read_table(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file does not exist")
+    try:
+        return gpd.read_parquet(path)
+    except Exception as error:  # pyarrow and geopandas raise many types for bad files
+        raise InputError(path, f"not a GeoParquet file ({error})") from None
+
+
+def effective_landcover_level(table: gpd.GeoDataFrame, requested: str) -> str:
+    """Climate-only strata for an archive described without land cover."""
+    return requested if "landcover_l3" in table else "none"
+
+
+def run_sampling(
+    descriptors: str | os.PathLike[str],
+    sampler: str,
+    out: str | os.PathLike[str],
+    metrics_out: str | os.PathLike[str],
+    *,
+    size: int | None,
+    seed: int,
+    climate_level: str = "group",
+    landcover_level: str = "2",
+    alpha: float = 0.5,
+    exclude_snow: bool = True,
+    exclude_cloud: bool = True,
+    exclude_no_labels: bool = True,
+) -> gpd.GeoDataFrame:
+    table = read_table(descriptors)
+    pool, removed = training_pool(
+        table, snow=exclude_snow, cloud=exclude_cloud, no_labels=exclude_no_labels,
+        source=str(descriptors),
+    )  # fmt: skip
+    levels = {
+        "climate_level": climate_level,
+        "landcover_level": effective_landcover_level(table, landcover_level),
+    }
+    manifest = sample(sampler, pool, size, seed=seed, alpha=alpha, **levels)
+    manifest = gpd.GeoDataFrame(manifest, geometry="geometry", crs=table.crs)
+    metrics = selection_metrics(pool, strata(pool, **levels), manifest, seed=seed)
+    metrics |= {"pool": len(pool), "archive": len(table)}
+    metrics |= {f"excluded_{k}": v for k, v in removed.items()}
+    metrics |= {"alpha": alpha if sampler == "thematic_climatic" else None, **levels}
+    with atomic_path(out) as tmp:
+        manifest.to_parquet(tmp, index=False, compression="zstd")
+    write_text(metrics_out, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def write_sampling_report(
+    descriptors: str | os.PathLike[str],
+    manifests: dict[str, str | os.PathLike[str]],
+    metrics: dict[str, str | os.PathLike[str]],
+    *,
+    table_out: str | os.PathLike[str],
+    map_out: str | os.PathLike[str],
+    distributions_out: str | os.PathLike[str],
+    exclude_snow: bool = True,
+    exclude_cloud: bool = True,
+    exclude_no_labels: bool = True,
+) -> None:
+    table = read_table(descriptors)
+    pool, _ = training_pool(
+        table, snow=exclude_snow, cloud=exclude_cloud, no_labels=exclude_no_labels
+    )
+    loaded = {name: read_table(path) for name, path in manifests.items()}
+    summary = report.metrics_table(metrics)
+    with atomic_path(table_out) as tmp:
+        summary.to_csv(tmp, sep="\t", float_format="%.6g")
+    report.plot_map(pool, {k: v for k, v in loaded.items() if k != "full"} or loaded, map_out)
+    report.plot_distributions(pool, loaded, distributions_out)

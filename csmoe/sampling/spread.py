@@ -1,0 +1,68 @@
+"""Spatially and thematically balanced selection inside a stratum.
+
+Patches are ordered along a Z-order (Morton) curve through a joint space of geographic
+position and the two leading principal components of their descriptors; a systematic
+sample along that curve (random start, fixed step) spreads the picks over the whole
+space, like the GRTS designs of environmental monitoring. The picks are then put in
+bit-reversed curve order, so every prefix of the selection order is spread as well.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BITS = 16  # per dimension: 4 dimensions fit a 64-bit key
+
+
+def _normalise(features: np.ndarray) -> np.ndarray:
+    low, high = features.min(axis=0), features.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    return (features - low) / span
+
+
+def principal_components(values: np.ndarray, k: int = 2) -> np.ndarray:
+    centred = values - values.mean(axis=0)
+    if len(values) < 2 or not np.any(centred):
+        return np.zeros((len(values), k))
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    scores = centred @ vt[:k].T
+    return np.pad(scores, ((0, 0), (0, k - scores.shape[1])))
+
+
+def morton_keys(features: np.ndarray) -> np.ndarray:
+    """Interleave the bits of up to 4 features scaled to [0, 1] into uint64 keys."""
+    grid = np.minimum((_normalise(features) * (1 << BITS)).astype(np.uint64), (1 << BITS) - 1)
+    keys = np.zeros(len(features), dtype=np.uint64)
+    dims = features.shape[1]
+    for bit in range(BITS):
+        for d in range(dims):
+            value = (grid[:, d] >> np.uint64(bit)) & np.uint64(1)
+            keys |= value << np.uint64(bit * dims + d)
+    return keys
+
+
+def bit_reversed_order(n: int) -> np.ndarray:
+    """A permutation of range(n) in which every prefix is spread over range(n)."""
+    if n <= 1:
+        return np.arange(n)
+    bits = int(np.ceil(np.log2(n)))
+    values = np.arange(1 << bits)
+    reversed_ = np.zeros_like(values)
+    for b in range(bits):
+        reversed_ |= ((values >> b) & 1) << (bits - 1 - b)
+    return reversed_[reversed_ < n]
+
+
+def spread_selection(
+    lonlat: np.ndarray, descriptors: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Indices of `k` spread-out rows, in selection order."""
+    n = len(lonlat)
+    if k >= n:
+        k = n
+    features = np.column_stack([lonlat, principal_components(descriptors)])
+    # Random tie-breaking keeps equal keys (duplicate positions) unbiased but seeded.
+    order = np.lexsort((rng.random(n), morton_keys(features)))
+    positions = np.floor(rng.random() * n / k + np.arange(k) * n / k).astype(np.int64)
+    picked = order[np.minimum(positions, n - 1)]
+    return picked[bit_reversed_order(k)]

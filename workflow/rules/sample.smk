@@ -1,0 +1,23 @@
+rule sample_manifest:
+    """A training manifest drawn from the described pool by one sampler."""
+    input:
+        "results/descriptors/{archive}.parquet",
+    output:
+        manifest="results/sample/{archive}/{sampler}.parquet",
+        metrics="results/sample/{archive}/{sampler}.metrics.json",
+    log:
+        "logs/sample/{archive}_{sampler}.log",
+    benchmark:
+        "benchmarks/sample/{archive}_{sampler}.tsv"
+    wildcard_constraints:
+        sampler="thematic_climatic|random|full",
+    conda:
+        "../../envs/csmoe.yaml"
+    resources:
+        mem_mb=16000,
+        runtime=30,
+    params:
+        arguments=sampling_arguments,
+    shell:
+        "python -m csmoe sample --descriptors {input} {params.arguments}"
+        " --out {output.manifest} --metrics {output.metrics} > {log} 2>&1"
