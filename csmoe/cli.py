@@ -230,11 +230,37 @@ def _run_report(args: argparse.Namespace) -> None:
         )
 
 
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("bench", help="benchmarks; each prints one JSON object")
+    parser.add_argument("name", choices=("descriptors", "sampling"))
+    parser.add_argument("--n", type=int, required=True, help="footprints / patches to select")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("resources/bench"), help="rasters are cached here"
+    )
+    parser.set_defaults(run=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> None:
+    import json
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.name == "descriptors":
+        from csmoe.bench.descriptors import bench_descriptors
+
+        result = bench_descriptors(args.n, args.workdir, seed=args.seed)
+    else:
+        from csmoe.bench.sampling import bench_sampling
+
+        result = bench_sampling(args.n, args.workdir, seed=args.seed)
+    print(json.dumps(result, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csmoe", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     stages = (_add_index, _add_examples, _add_check_config, _add_koppen, _add_descriptors)
-    for add in (*stages, _add_sample, _add_report):
+    for add in (*stages, _add_sample, _add_report, _add_bench):
         add(commands)
     return parser
 

@@ -5,6 +5,12 @@ position and the two leading principal components of their descriptors; a system
 sample along that curve (random start, fixed step) spreads the picks over the whole
 space, like the GRTS designs of environmental monitoring. The picks are then put in
 bit-reversed curve order, so every prefix of the selection order is spread as well.
+
+Where it is affordable (k picks x candidates <= `FPS_BUDGET`), the curve sample is
+only a candidate set of up to 4k patches, from which greedy farthest-point selection
+picks k: each next patch is the one farthest from all picked so far, in descriptor
+space plus normalised position, starting from the patch closest to the stratum mean.
+That maximises the spread directly; its order is itself prefix-diverse.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 BITS = 16  # per dimension: 4 dimensions fit a 64-bit key
+FPS_BUDGET = 5_000_000  # picks x candidates for farthest-point selection
+FPS_CANDIDATES = 4  # candidates per pick
 
 
 def _normalise(features: np.ndarray) -> np.ndarray:
@@ -53,16 +61,40 @@ def bit_reversed_order(n: int) -> np.ndarray:
     return reversed_[reversed_ < n]
 
 
-def spread_selection(
+def curve_sample(
     lonlat: np.ndarray, descriptors: np.ndarray, k: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Indices of `k` spread-out rows, in selection order."""
+    """Systematic sample of `k` rows along the Morton curve, in bit-reversed order."""
     n = len(lonlat)
-    if k >= n:
-        k = n
     features = np.column_stack([lonlat, principal_components(descriptors)])
     # Random tie-breaking keeps equal keys (duplicate positions) unbiased but seeded.
     order = np.lexsort((rng.random(n), morton_keys(features)))
     positions = np.floor(rng.random() * n / k + np.arange(k) * n / k).astype(np.int64)
     picked = order[np.minimum(positions, n - 1)]
     return picked[bit_reversed_order(k)]
+
+
+def farthest_points(features: np.ndarray, k: int) -> np.ndarray:
+    """Greedy farthest-point selection of `k` rows, first the one nearest the mean."""
+    first = int(np.argmin(((features - features.mean(axis=0)) ** 2).sum(axis=1)))
+    picked = [first]
+    nearest = ((features - features[first]) ** 2).sum(axis=1)
+    for _ in range(k - 1):
+        nxt = int(np.argmax(nearest))
+        picked.append(nxt)
+        nearest = np.minimum(nearest, ((features - features[nxt]) ** 2).sum(axis=1))
+    return np.asarray(picked)
+
+
+def spread_selection(
+    lonlat: np.ndarray, descriptors: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Indices of `k` spread-out rows, in selection order."""
+    n = len(lonlat)
+    k = min(k, n)
+    candidates = min(n, FPS_CANDIDATES * k)
+    if k * candidates > FPS_BUDGET:
+        return curve_sample(lonlat, descriptors, k, rng)
+    pool = curve_sample(lonlat, descriptors, candidates, rng) if candidates < n else np.arange(n)
+    features = np.column_stack([_normalise(lonlat[pool]), descriptors[pool]])
+    return pool[farthest_points(features, k)]

@@ -1,0 +1,1 @@
+"""Benchmark commands (``python -m csmoe bench <name>``): each prints one JSON object."""
