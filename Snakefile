@@ -25,6 +25,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/examples.smk"
+include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/koppen.smk"
 include: "workflow/rules/descriptors.smk"

@@ -22,6 +22,9 @@ def _add_index(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="GeoParquet file to write")
     parser.add_argument("--s1-root", type=Path, help="bigearthnet-v1: the BigEarthNet-S1 root")
     parser.add_argument("--s2-root", type=Path, help="bigearthnet-v1: the BigEarthNet-S2 root")
+    parser.add_argument(
+        "--reference-root", type=Path, help="bigearthnet-v1: optional Reference_Maps root"
+    )
     parser.add_argument("--root", type=Path, help="bigearthnet-v2 / ssl4eo-s12: archive root")
     parser.add_argument(
         "--s2-product", choices=("l2a", "l1c"), default="l2a", help="ssl4eo-s12 S2 product"
@@ -55,6 +58,7 @@ def _run_index(args: argparse.Namespace) -> None:
         args.out,
         s1_root=args.s1_root,
         s2_root=args.s2_root,
+        reference_root=args.reference_root,
         root=args.root,
         s2_product=args.s2_product,
         check=args.check,
@@ -232,7 +236,7 @@ def _run_report(args: argparse.Namespace) -> None:
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("bench", help="benchmarks; each prints one JSON object")
-    parser.add_argument("name", choices=("descriptors", "sampling"))
+    parser.add_argument("name", choices=("descriptors", "sampling", "synth"))
     parser.add_argument("--n", type=int, required=True, help="footprints / patches to select")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -249,18 +253,49 @@ def _run_bench(args: argparse.Namespace) -> None:
         from csmoe.bench.descriptors import bench_descriptors
 
         result = bench_descriptors(args.n, args.workdir, seed=args.seed)
-    else:
+    elif args.name == "sampling":
         from csmoe.bench.sampling import bench_sampling
 
         result = bench_sampling(args.n, args.workdir, seed=args.seed)
+    else:
+        from csmoe.bench.synth import bench_synth
+
+        result = bench_synth(args.n, args.workdir, seed=args.seed)
     print(json.dumps(result, indent=2))
+
+
+def _add_synth(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "synth", help="synthetic S1/S2 archive at real BigEarthNet locations (v1 layout)"
+    )
+    parser.add_argument("--n", type=int, required=True, help="synthetic patch pairs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True, help="archive folder to write")
+    parser.add_argument("--landcover", type=Path, required=True, help="CORINE-coded GeoTIFF")
+    parser.add_argument("--koppen", type=Path, required=True, help="Köppen-Geiger GeoTIFF")
+    parser.add_argument("--koppen-legend", type=Path, required=True)
+    parser.add_argument("--no-examples", action="store_true", help="leave out the six real pairs")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.set_defaults(run=_run_synth)
+
+
+def _run_synth(args: argparse.Namespace) -> None:
+    from csmoe.synthetic.archive import generate_archive
+
+    start = time.perf_counter()
+    generate_archive(
+        args.n, args.seed, args.out, args.landcover, (args.koppen, args.koppen_legend),
+        with_examples=not args.no_examples, workers=args.workers,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    print(f"wrote {args.n} synthetic pairs into {args.out} in {seconds:.1f} s", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csmoe", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     stages = (_add_index, _add_examples, _add_check_config, _add_koppen, _add_descriptors)
-    for add in (*stages, _add_sample, _add_report, _add_bench):
+    for add in (*stages, _add_sample, _add_report, _add_bench, _add_synth):
         add(commands)
     return parser
 

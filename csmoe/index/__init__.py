@@ -16,6 +16,7 @@ def build_index(
     *,
     s1_root: Path | None = None,
     s2_root: Path | None = None,
+    reference_root: Path | None = None,
     root: Path | None = None,
     s2_product: str = "l2a",
     check: str = "full",
@@ -30,7 +31,9 @@ def build_index(
     if kind == "bigearthnet-v1":
         from csmoe.index.bigearthnet_v1 import index_bigearthnet_v1
 
-        frame, skipped = index_bigearthnet_v1(s1_root, s2_root, **options)
+        frame, skipped = index_bigearthnet_v1(
+            s1_root, s2_root, reference_root=reference_root, **options
+        )
     elif kind == "bigearthnet-v2":
         from csmoe.index.bigearthnet_v2 import index_bigearthnet_v2
 

@@ -6,7 +6,9 @@ Layout (two roots, one folder per patch, named like the patch)::
     BigEarthNet-v1.0/<S2 name>/<S2 name>_B01.tif ... _B12.tif, _B8A.tif,
                                <S2 name>_labels_metadata.json
 
-Pairs are matched through ``corresponding_s2_patch`` in the S1 JSON. Each patch's
+Pairs are matched through ``corresponding_s2_patch`` in the S1 JSON. An optional third
+root holds 10 m reference maps as in BigEarthNet v2:
+``Reference_Maps/<S2 name>/<S2 name>_reference_map.tif`` (CLC codes). Each patch's
 footprint comes from the JSON corner coordinates and is checked against the rasters'
 georeferencing. Country, season, split and snow/cloud flags come from the metadata
 packaged in `bigearthnet-common`.
@@ -81,7 +83,20 @@ def clc_labels(path: Path, labels: Any) -> list[str]:
     return labels
 
 
-def read_pair(s1_dir: Path, s2_root: Path, check: str) -> dict[str, Any]:
+def read_reference_map(reference_root: Path | None, s2_name: str, check: str) -> str | None:
+    """The patch's 10 m reference map, where the archive has a Reference_Maps root."""
+    if reference_root is None:
+        return None
+    path = reference_root / s2_name / f"{s2_name}_reference_map.tif"
+    if not path.parent.is_dir():
+        return None  # e.g. a real v1 patch added to an archive with reference maps
+    check_band(path, shape=(120, 120), dtype=None, check=check)
+    return str(path)
+
+
+def read_pair(
+    s1_dir: Path, s2_root: Path, check: str, reference_root: Path | None = None
+) -> dict[str, Any]:
     """Read and verify one S1/S2 pair; raise PatchProblem on the first defect."""
     s1_name = s1_dir.name
     s1_json = s1_dir / f"{s1_name}_labels_metadata.json"
@@ -114,6 +129,7 @@ def read_pair(s1_dir: Path, s2_root: Path, check: str) -> dict[str, Any]:
         "s2_name": s2_name,
         "s1_dir": str(s1_dir),
         "s2_dir": str(s2_dir),
+        "reference_map": read_reference_map(reference_root, s2_name, check),
         "utm_epsg": epsg,
         "utm_ulx": s2_corners[0],
         "utm_uly": s2_corners[3],
@@ -162,10 +178,21 @@ def s1_patch_folders(s1_root: Path, s2_root: Path) -> list[Path]:
 
 
 def index_bigearthnet_v1(
-    s1_root: Path, s2_root: Path, *, check: str = "full", skip_bad: bool = False, workers: int = 1
+    s1_root: Path,
+    s2_root: Path,
+    *,
+    reference_root: Path | None = None,
+    check: str = "full",
+    skip_bad: bool = False,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
     folders = s1_patch_folders(Path(s1_root), Path(s2_root))
-    reader = functools.partial(read_pair, s2_root=Path(s2_root), check=check)
+    if reference_root is not None and not Path(reference_root).is_dir():
+        raise InputError(reference_root, "reference map root folder does not exist")
+    reference_root = Path(reference_root) if reference_root is not None else None
+    reader = functools.partial(
+        read_pair, s2_root=Path(s2_root), check=check, reference_root=reference_root
+    )
     records, skipped = collect(
         reader, folders, [f.name for f in folders], skip_bad=skip_bad, workers=workers
     )

@@ -2,9 +2,10 @@
 
 The raster covers the footprints' bounding box in a target CRS (default EPSG:3035, the
 CORINE grid, at 100 m); only 1024-pixel blocks that hold a footprint are generated, the
-rest stays nodata (a sparse GeoTIFF). Inside a block each 1.6 km cell draws a dominant
-class from the prior of its Köppen-Geiger climate (see `priors`), and each 400 m cell
-keeps it or draws again, giving patchy, spatially structured land cover.
+rest stays nodata (a sparse GeoTIFF). Inside a block each 3.2 km cell draws a dominant
+class from the prior of its Köppen-Geiger climate (see `priors`), and each 800 m cell
+keeps it (probability 0.75) or draws again, giving patchy, spatially structured land
+cover: a 1.2 km patch holds about four CORINE classes.
 
 Values follow one of two codings: ``index`` (1..44 in CLC level-3 code order, nodata 128
 and a NODATA row 48 in the legend, like the CLC raster product) or ``code`` (the CLC
@@ -30,8 +31,8 @@ from csmoe.descriptors.legend import Legend, read_legend, write_legend
 from csmoe.synthetic import priors
 
 BLOCK = 1024
-COARSE, FINE = 16, 4  # pixels per dominant cell and per detail cell
-KEEP_DOMINANT = 0.6
+COARSE, FINE = 32, 8  # pixels per dominant cell and per detail cell
+KEEP_DOMINANT = 0.75
 
 
 def legend_for(coding: str) -> tuple[Legend, int]:

@@ -24,6 +24,12 @@ EMBEDDED_ROOTS = {
         "s2_root": "resources/examples/BigEarthNet-v1.0",
         "folder": "resources/examples",
     },
+    "synthetic": {
+        "s1_root": "resources/synthetic/archive/BigEarthNet-S1-v1.0",
+        "s2_root": "resources/synthetic/archive/BigEarthNet-v1.0",
+        "reference_root": "resources/synthetic/archive/Reference_Maps",
+        "folder": "resources/synthetic/archive",
+    },
 }
 
 
@@ -36,7 +42,8 @@ def index_input(wildcards):
     archive = archive_config(wildcards.archive)
     if "embedded" in archive:
         return [EMBEDDED_ROOTS[archive["embedded"]]["folder"]]
-    return [archive[key] for key in ("s1_root", "s2_root", "root") if key in archive]
+    keys = ("s1_root", "s2_root", "reference_root", "root")
+    return [archive[key] for key in keys if key in archive]
 
 
 def index_arguments(wildcards):
@@ -46,7 +53,7 @@ def index_arguments(wildcards):
     if "embedded" in archive:
         roots.update(EMBEDDED_ROOTS[archive["embedded"]])
     args = [archive["kind"], "--check", config["index"]["check"]]
-    for key in ("s1_root", "s2_root", "root"):
+    for key in ("s1_root", "s2_root", "reference_root", "root"):
         if key in roots and (key != "root" or archive["kind"] != "bigearthnet-v1"):
             args += [f"--{key.replace('_', '-')}", roots[key]]
     if archive["kind"] == "ssl4eo-s12":
@@ -112,7 +119,8 @@ def sampling_arguments(wildcards):
     sampling = config["sampling"]
     args = ["--sampler", wildcards.sampler, "--seed", str(config["seed"])]
     if wildcards.sampler != "full":
-        args += ["--size", str(sampling["size"])]
+        size = archive_config(wildcards.archive).get("sample_size", sampling["size"])
+        args += ["--size", str(size)]
     args += ["--climate-level", sampling["climate_level"]]
     args += ["--landcover-level", sampling["landcover_level"]]
     args += ["--alpha", str(sampling["alpha"])]

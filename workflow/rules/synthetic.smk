@@ -1,0 +1,28 @@
+rule build_synthetic:
+    """The synthetic demo archive: S1/S2 patches at real BigEarthNet locations (v1 layout),
+    its CORINE-coded land-cover raster, and the six real example pairs."""
+    input:
+        koppen=koppen_raster(),
+        koppen_legend=koppen_legend(),
+    output:
+        archive=directory("resources/synthetic/archive"),
+        landcover="resources/synthetic/landcover.tif",
+        legend="resources/synthetic/landcover.legend.csv",
+    log:
+        "logs/synthetic/build_synthetic.log",
+    benchmark:
+        "benchmarks/synthetic/build_synthetic.tsv"
+    conda:
+        "../../envs/csmoe.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        size=config["synthetic"]["size"],
+        seed=config["seed"],
+    shell:
+        "python -m csmoe synth --n {params.size} --seed {params.seed}"
+        " --out {output.archive} --landcover {output.landcover}"
+        " --koppen {input.koppen} --koppen-legend {input.koppen_legend}"
+        " --workers {threads} > {log} 2>&1"
