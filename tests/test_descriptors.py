@@ -85,10 +85,7 @@ def test_zonal_fractions_equal_rasterstats(tmp_path: Path) -> None:
     x0, y0 = utm(32634, lon, lat)
     index = square_index(32634, [(x0 + 1000 * i, y0 - 900 * i) for i in range(8)], 1200)
     classes = {v: v - 1 for v in range(1, 6)}
-    quads = zonal.quads_from_utm(
-        index.utm_epsg.to_numpy(), index.utm_ulx.to_numpy(), index.utm_uly.to_numpy(),
-        index.utm_lrx.to_numpy(), index.utm_lry.to_numpy(), "EPSG:32633",
-    )  # fmt: skip
+    quads = zonal.footprint_quads(index, "EPSG:32633")
     ours = zonal.class_counts(raster, quads, classes, 5).counts
     theirs = zonal_stats(list(shapely.polygons(quads)), str(raster), categorical=True, nodata=255)
     expected = np.array([[s.get(v, 0) for v in range(1, 6)] for s in theirs])
@@ -102,10 +99,7 @@ def test_footprint_smaller_than_a_pixel_takes_its_centre_pixel(tmp_path: Path) -
         tmp_path / "c.tif", values, "EPSG:32633", from_origin(0, 10000, 5000, 5000)
     )
     index = square_index(32633, [(5100, 4900)], 1200)  # inside the lower-right pixel
-    quads = zonal.quads_from_utm(
-        index.utm_epsg.to_numpy(), index.utm_ulx.to_numpy(), index.utm_uly.to_numpy(),
-        index.utm_lrx.to_numpy(), index.utm_lry.to_numpy(), "EPSG:32633",
-    )  # fmt: skip
+    quads = zonal.footprint_quads(index, "EPSG:32633")
     result = zonal.class_counts(raster, quads, {1: 0, 2: 1, 3: 2, 4: 3}, 4)
     assert result.counts.tolist() == [[0, 0, 0, 1]] and result.centred.tolist() == [True]
 

@@ -20,10 +20,7 @@ from csmoe.descriptors.legend import read_legend
 
 
 def _quads(index, crs) -> np.ndarray:
-    return zonal.quads_from_utm(
-        index["utm_epsg"].to_numpy(), index["utm_ulx"].to_numpy(), index["utm_uly"].to_numpy(),
-        index["utm_lrx"].to_numpy(), index["utm_lry"].to_numpy(), crs,
-    )  # fmt: skip
+    return zonal.footprint_quads(index, crs)
 
 
 def _fractions(counts: np.ndarray) -> np.ndarray:

@@ -50,10 +50,7 @@ def climate_descriptors(
         if src.crs is None:
             raise InputError(raster, "raster has no CRS")
         crs = src.crs
-    quads = zonal.quads_from_utm(
-        index["utm_epsg"].to_numpy(), index["utm_ulx"].to_numpy(), index["utm_uly"].to_numpy(),
-        index["utm_lrx"].to_numpy(), index["utm_lry"].to_numpy(), crs,
-    )  # fmt: skip
+    quads = zonal.footprint_quads(index, crs)
     class_of_value = {code: i for i, code in enumerate(legend.codes)}
     counts = zonal.class_counts(
         raster, quads, class_of_value, len(legend.codes), names=index["patch_id"].to_numpy()
@@ -94,7 +91,7 @@ def nearest_land(
         centre = quads.mean(axis=1)
         col = np.floor((centre[:, 0] - t.c) / t.a).astype(np.int64)
         row = np.floor((centre[:, 1] - t.f) / t.e).astype(np.int64)
-        table = zonal._lookup(src, class_of_value)
+        table = zonal.lookup_table(src, class_of_value)
         is_land = np.zeros(len(table), dtype=bool)
         land_class = np.flatnonzero(~water)
         is_land[np.isin(table, land_class)] = True
@@ -105,7 +102,7 @@ def nearest_land(
             ids = np.flatnonzero(block == key)
             r0, c0 = row[ids].min() - radius, col[ids].min() - radius
             h, w = row[ids].max() + radius + 1 - r0, col[ids].max() + radius + 1 - c0
-            values = zonal._read_window(src, int(r0), int(c0), int(h), int(w), 0)
+            values = zonal.read_window(src, int(r0), int(c0), int(h), int(w), 0)
             rr, cc = np.mgrid[r0 : r0 + h, c0 : c0 + w]
             inside = (rr >= 0) & (cc >= 0) & (rr < src.height) & (cc < src.width)
             land = is_land[values] & inside

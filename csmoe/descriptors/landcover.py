@@ -92,10 +92,7 @@ def from_raster(
         else:
             class_of_value[code] = len(LEVEL3)  # an extra column, dropped below: nodata
             excluded += 1
-    quads = zonal.quads_from_utm(
-        index["utm_epsg"].to_numpy(), index["utm_ulx"].to_numpy(), index["utm_uly"].to_numpy(),
-        index["utm_lrx"].to_numpy(), index["utm_lry"].to_numpy(), crs,
-    )  # fmt: skip
+    quads = zonal.footprint_quads(index, crs)
     result = zonal.class_counts(
         raster, quads, class_of_value, len(LEVEL3) + 1, names=index["patch_id"].to_numpy()
     )

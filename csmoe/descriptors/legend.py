@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from csmoe.errors import InputError
@@ -23,15 +22,6 @@ from csmoe.errors import InputError
 class Legend:
     codes: tuple[int, ...]
     symbols: tuple[str, ...]
-
-    def lookup_table(self, max_value: int) -> np.ndarray:
-        """int16 array mapping raster value -> class index (-1: not in the legend)."""
-        table = np.full(max(max_value, max(self.codes)) + 1, -1, dtype=np.int16)
-        table[list(self.codes)] = np.arange(len(self.codes), dtype=np.int16)
-        return table
-
-    def index_of(self, symbol: str) -> int:
-        return self.symbols.index(symbol)
 
 
 def read_legend(path: str | os.PathLike[str]) -> Legend:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyproj
 import rasterio
 from rasterio.windows import Window
@@ -38,10 +39,11 @@ class ClassCounts:
     centred: np.ndarray  # (n,) bool: no centre inside; the centre pixel was used
 
 
-def quads_from_utm(
-    epsg: np.ndarray, ulx: np.ndarray, uly: np.ndarray, lrx: np.ndarray, lry: np.ndarray, crs
-) -> np.ndarray:
-    """(n, 4, 2) corners (ul, ur, lr, ll) of UTM squares, transformed to `crs`."""
+def footprint_quads(index: pd.DataFrame, crs) -> np.ndarray:
+    """(n, 4, 2) corners (ul, ur, lr, ll) of the index's UTM squares, transformed to `crs`."""
+    epsg = index["utm_epsg"].to_numpy()
+    ulx, uly = index["utm_ulx"].to_numpy(), index["utm_uly"].to_numpy()
+    lrx, lry = index["utm_lrx"].to_numpy(), index["utm_lry"].to_numpy()
     xs = np.stack([ulx, lrx, lrx, ulx], axis=1).astype(np.float64)
     ys = np.stack([uly, uly, lry, lry], axis=1).astype(np.float64)
     out = np.empty(xs.shape + (2,))
@@ -53,7 +55,7 @@ def quads_from_utm(
     return out
 
 
-def _lookup(src: rasterio.DatasetReader, class_of_value: dict[int, int]) -> np.ndarray:
+def lookup_table(src: rasterio.DatasetReader, class_of_value: dict[int, int]) -> np.ndarray:
     if not np.issubdtype(np.dtype(src.dtypes[0]), np.integer):
         raise InputError(src.name, f"expected an integer class raster, found {src.dtypes[0]}")
     size = int(np.iinfo(np.dtype(src.dtypes[0])).max) + 1
@@ -80,7 +82,7 @@ def _inside(corners: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _read_window(
+def read_window(
     src: rasterio.DatasetReader, row0: int, col0: int, height: int, width: int, fill: int
 ) -> np.ndarray:
     """A window that may reach past the raster's edge; the outside is `fill`."""
@@ -120,7 +122,7 @@ def class_counts(
             first = int(np.flatnonzero(outside)[0])
             who = f"patch {names[first]}" if names is not None else f"footprint {first}"
             raise InputError(raster, f"{who} lies outside the raster ({outside.sum()} in all)")
-        table = _lookup(src, class_of_value)
+        table = lookup_table(src, class_of_value)
         fill = 0  # pixels beyond the raster's edge are masked by position, not value
         counts = np.zeros((len(quads), n_classes), dtype=np.int32)
         pixels = np.zeros(len(quads), dtype=np.int32)
@@ -139,7 +141,7 @@ def _count_group(src, raster, table, fill, pix, row0, col0, row1, col1, ids, cou
                  centred) -> None:  # fmt: skip
     size = int(max((row1 - row0)[ids].max(), (col1 - col0)[ids].max()))
     r_lo, c_lo = int(row0[ids].min()), int(col0[ids].min())
-    window = _read_window(
+    window = read_window(
         src, r_lo, c_lo, int(row0[ids].max()) - r_lo + size, int(col0[ids].max()) - c_lo + size,
         fill,
     )  # fmt: skip

@@ -117,11 +117,13 @@ def read_pair(
         path = s2_dir / f"{s2_name}_{band}.tif"
         info = check_band(path, shape=(pixels, pixels), dtype="uint16", check=check)
         check_bounds(path, info, s2_corners)
+        if band == "B02":
+            reference = info
     for band in S1_BANDS:
         path = s1_dir / f"{s1_name}_{band}.tif"
         s1_info = check_band(path, shape=(120, 120), dtype="float32", check=check)
         check_bounds(path, s1_info, s1_corners)
-    epsg = info.epsg or _epsg_from_wkt(s2_json, projection)
+    epsg = reference.epsg or _epsg_from_wkt(s2_json, projection)
     labels_19 = nomenclature.clc_to_ben19(labels)
     return {
         "patch_id": s2_name,

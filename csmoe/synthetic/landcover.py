@@ -90,10 +90,7 @@ def write_landcover_raster(
 ) -> tuple[Path, Path]:
     """Write the raster and its ``code,symbol`` legend CSV; return both paths."""
     out = Path(out)
-    quads = zonal.quads_from_utm(
-        index["utm_epsg"].to_numpy(), index["utm_ulx"].to_numpy(), index["utm_uly"].to_numpy(),
-        index["utm_lrx"].to_numpy(), index["utm_lry"].to_numpy(), crs,
-    )  # fmt: skip
+    quads = zonal.footprint_quads(index, crs)
     margin = 2 * resolution
     left = np.floor((quads[..., 0].min() - margin) / resolution) * resolution
     top = np.ceil((quads[..., 1].max() + margin) / resolution) * resolution
