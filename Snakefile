@@ -31,6 +31,7 @@ include: "workflow/rules/koppen.smk"
 include: "workflow/rules/descriptors.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/shards.smk"
 
 
 rule all:

@@ -41,6 +41,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
         if target.exists():
@@ -55,3 +56,8 @@ def write_text(target: str | os.PathLike[str], text: str) -> None:
     """Write a whole text file atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def publish_mode(path: str | os.PathLike[str]) -> None:
+    """Give a file written by a library with private permissions the usual ones."""
+    Path(path).chmod(0o666 & ~_umask())

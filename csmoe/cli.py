@@ -234,10 +234,13 @@ def _run_report(args: argparse.Namespace) -> None:
         )
 
 
+BENCH_SIZES = {"descriptors": 20_000, "sampling": 100_000, "synth": 2_000, "loader": 256}
+
+
 def _add_bench(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("bench", help="benchmarks; each prints one JSON object")
-    parser.add_argument("name", choices=("descriptors", "sampling", "synth"))
-    parser.add_argument("--n", type=int, required=True, help="footprints / patches to select")
+    parser.add_argument("name", choices=tuple(BENCH_SIZES))
+    parser.add_argument("--n", type=int, help="footprints / patches (default: per benchmark)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--workdir", type=Path, default=Path("resources/bench"), help="rasters are written here"
@@ -246,21 +249,13 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> None:
+    import importlib
     import json
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    if args.name == "descriptors":
-        from csmoe.bench.descriptors import bench_descriptors
-
-        result = bench_descriptors(args.n, args.workdir, seed=args.seed)
-    elif args.name == "sampling":
-        from csmoe.bench.sampling import bench_sampling
-
-        result = bench_sampling(args.n, args.workdir, seed=args.seed)
-    else:
-        from csmoe.bench.synth import bench_synth
-
-        result = bench_synth(args.n, args.workdir, seed=args.seed)
+    module = importlib.import_module(f"csmoe.bench.{args.name}")
+    run = getattr(module, f"bench_{args.name}")
+    result = run(args.n or BENCH_SIZES[args.name], args.workdir, seed=args.seed)
     print(json.dumps(result, indent=2))
 
 
@@ -291,11 +286,52 @@ def _run_synth(args: argparse.Namespace) -> None:
     print(f"wrote {args.n} synthetic pairs into {args.out} in {seconds:.1f} s", file=sys.stderr)
 
 
+def _add_shard(commands: argparse._SubParsersAction) -> None:
+    from csmoe.data.bands import CSMAE_S2
+
+    parser = commands.add_parser("shard", help="write (or --verify) training shards")
+    parser.add_argument("--manifest", type=Path, help="manifest GeoParquet")
+    parser.add_argument("--out", type=Path, help="shard folder to write")
+    parser.add_argument("--verify", type=Path, metavar="DIR", help="check a shard folder")
+    parser.add_argument("--shard-size", type=int, default=256, help="samples per shard")
+    parser.add_argument("--s2-bands", nargs="+", default=list(CSMAE_S2))
+    parser.add_argument(
+        "--stats", choices=("manifest", "bigearthnet"), default="manifest",
+        help="normalisation: computed over the manifest, or the BigEarthNet constants",
+    )  # fmt: skip
+    parser.add_argument(
+        "--skip-missing", action="store_true",
+        help="leave out manifest ids absent from the archive (listed in skipped.tsv)",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1)
+    parser.set_defaults(run=_run_shard)
+
+
+def _run_shard(args: argparse.Namespace) -> None:
+    from csmoe.data.shards import verify_shards, write_shards
+
+    if args.verify is not None:
+        count = verify_shards(args.verify)
+        print(f"{args.verify}: {count} samples, every shard intact", file=sys.stderr)
+        return
+    for name in ("manifest", "out"):
+        if getattr(args, name) is None:
+            raise InputError(f"--{name}", "required unless --verify is given")
+    start = time.perf_counter()
+    index = write_shards(
+        args.manifest, args.out, shard_size=args.shard_size, s2_bands=tuple(args.s2_bands),
+        stats=args.stats, skip_missing=args.skip_missing, workers=args.workers,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    print(f"{index['samples']} samples in {len(index['shards'])} shards at {args.out} "
+          f"in {seconds:.1f} s", file=sys.stderr)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csmoe", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     stages = (_add_index, _add_examples, _add_check_config, _add_koppen, _add_descriptors)
-    for add in (*stages, _add_sample, _add_report, _add_bench, _add_synth):
+    for add in (*stages, _add_sample, _add_report, _add_bench, _add_synth, _add_shard):
         add(commands)
     return parser
 

@@ -39,6 +39,9 @@ def _check_study_archives(config: dict[str, Any], source: str | os.PathLike[str]
         raise InputError(
             source, f"config key study.sample: {unindexed[0]!r} is not in study.archives"
         )
+    unsampled = [a for a in study.get("shard", []) if a not in study.get("sample", [])]
+    if unsampled:
+        raise InputError(source, f"config key study.shard: {unsampled[0]!r} is not in study.sample")
     descriptors = config["descriptors"]
     for name in study["archives"]:
         if config["archives"][name].get("landcover", "raster") == "raster" and not (

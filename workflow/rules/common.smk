@@ -146,6 +146,15 @@ def named_arguments(files):
     return " ".join(f"{name}={path}" for name, path in pairs)
 
 
+def shard_arguments():
+    shards = config["shards"]
+    args = ["--shard-size", str(shards["shard_size"]), "--stats", shards["stats"]]
+    args += ["--s2-bands", *shards["s2_bands"]]
+    if shards["skip_missing"]:
+        args.append("--skip-missing")
+    return shlex.join(args)
+
+
 def study_outputs():
     study = config["study"]
     outputs = expand("results/index/{archive}.parquet", archive=study["archives"])
@@ -158,4 +167,14 @@ def study_outputs():
             f"results/report/{archive}/sampling_map.png",
             f"results/report/{archive}/sampling_distributions.png",
         ]
+    outputs += expand(
+        "results/shards/{archive}/{sampler}",
+        archive=study.get("shard", []),
+        sampler=study.get("shard_samplers", []),
+    )
+    outputs += expand(
+        "results/shards/{archive}/{sampler}",
+        archive=study.get("shard", []),
+        sampler=study.get("shard_samplers", []),
+    )
     return outputs

@@ -1,0 +1,199 @@
+"""Shards and the loader: round trip, integrity, determinism, DDP/worker splitting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import torch
+
+from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
+from csmoe.cli import main
+from csmoe.data import loader as loader_module
+from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2
+from csmoe.data.loader import ShardDataset, block
+from csmoe.data.patch import upsample_bicubic
+from csmoe.data.shards import read_index, verify_shards, write_shards
+from csmoe.errors import InputError
+from csmoe.index import build_index
+from csmoe.index.table import read_index as read_table
+from csmoe.synthetic.archive import REFERENCE_ROOT, generate_archive
+
+
+@pytest.fixture(scope="module")
+def manifest(koppen, tmp_path_factory) -> Path:
+    """A manifest over a small synthetic archive plus the six real example pairs."""
+    root = tmp_path_factory.mktemp("shard_archive")
+    archive, _ = generate_archive(14, 3, root / "archive", root / "lc.tif", koppen)
+    index_path = root / "index.parquet"
+    build_index("bigearthnet-v1", index_path, s1_root=archive / S1_ROOT, s2_root=archive / S2_ROOT,
+                reference_root=archive / REFERENCE_ROOT)  # fmt: skip
+    table = read_table(index_path)
+    table["order"] = np.arange(len(table))[::-1]  # selection order differs from id order
+    path = root / "manifest.parquet"
+    table.to_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def shards(manifest: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("shards") / "tc"
+    write_shards(manifest, out, shard_size=6, workers=2)
+    return out
+
+
+def test_shards_hold_every_sample_in_selection_order(manifest: Path, shards: Path) -> None:
+    index = read_index(shards)
+    table = pd.read_parquet(manifest).sort_values("order")
+    assert index["samples"] == len(table) == 20
+    assert [s["samples"] for s in index["shards"]] == [6, 6, 6, 2]
+    data = ShardDataset(shards, shuffle=False, flips=False)
+    samples = list(data)
+    assert [s["patch_id"] for s in samples] == list(table["patch_id"])
+    first, row = samples[0], table.iloc[0]
+    assert first["s2"].shape == (10, 120, 120) and first["s1"].shape == (2, 120, 120)
+    assert first["labels"].tolist() == list(map(float, row["multi_hot_19"]))
+    # The stored 10 m band equals the GeoTIFF after normalisation with stats.json.
+    stats = json.loads((shards / "stats.json").read_text())["bands"]["B02"]
+    with rasterio.open(Path(row["s2_dir"]) / f"{row['s2_name']}_B02.tif") as src:
+        expected = (src.read(1).astype(np.float32) - stats["mean"]) / stats["std"]
+    np.testing.assert_allclose(first["s2"][0].numpy(), expected, rtol=1e-5, atol=1e-5)
+    real = [s for s in samples if not s["has_reference_map"]]
+    assert len(real) == 6  # the real example pairs have no reference map
+
+
+def test_bicubic_upsampling_is_torchs() -> None:
+    coarse = np.arange(36, dtype=np.float32).reshape(1, 6, 6)
+    fine = upsample_bicubic(coarse, 2)
+    expected = torch.nn.functional.interpolate(
+        torch.from_numpy(coarse)[None], size=(12, 12), mode="bicubic", align_corners=False
+    )[0].numpy()
+    np.testing.assert_allclose(fine, expected)
+    assert fine.shape == (1, 12, 12)
+
+
+@pytest.mark.parametrize(("world", "workers"), [(1, 1), (1, 3), (2, 1), (3, 2), (4, 3)])
+def test_ranks_and_workers_see_every_sample_once(shards: Path, monkeypatch, world, workers) -> None:
+    seen = []
+    for rank in range(world):
+        for worker in range(workers):
+            info = type("Info", (), {"id": worker, "num_workers": workers})()
+            monkeypatch.setattr(loader_module, "get_worker_info", lambda info=info: info)
+            data = ShardDataset(shards, seed=4, rank=rank, world_size=world)
+            data.set_epoch(2)
+            seen += [s["patch_id"] for s in data]
+    assert len(seen) == 20 and len(set(seen)) == 20
+
+
+def test_equal_length_gives_every_rank_the_same_count(shards: Path) -> None:
+    counts = [
+        len(list(ShardDataset(shards, rank=r, world_size=3, equal_length=True))) for r in range(3)
+    ]
+    assert counts == [6, 6, 6]
+
+
+def test_shuffling_is_deterministic_per_epoch_and_seed(shards: Path) -> None:
+    def order(seed: int, epoch: int) -> list[str]:
+        data = ShardDataset(shards, seed=seed, buffer_size=8)
+        data.set_epoch(epoch)
+        return [s["patch_id"] for s in data]
+
+    assert order(0, 0) == order(0, 0)
+    assert order(0, 0) != order(0, 1) and order(0, 0) != order(1, 0)
+    assert sorted(order(0, 1)) == sorted(order(0, 0))
+
+
+def test_flips_move_all_images_of_a_sample_together(shards: Path) -> None:
+    plain = {s["patch_id"]: s for s in ShardDataset(shards, shuffle=False, flips=False)}
+    flipped = list(ShardDataset(shards, shuffle=False, flips=True, seed=1))
+    changed = 0
+    for sample in flipped:
+        base = plain[sample["patch_id"]]
+        for dims in ((), (-1,), (-2,), (-2, -1)):
+            if torch.equal(sample["s2"], base["s2"].flip(dims) if dims else base["s2"]):
+                assert torch.equal(sample["s1"], base["s1"].flip(dims) if dims else base["s1"])
+                ref = base["reference_map"]
+                assert torch.equal(sample["reference_map"], ref.flip(dims) if dims else ref)
+                changed += bool(dims)
+                break
+        else:
+            pytest.fail("sample is not a flip of the original")
+    assert changed > 5
+
+
+def test_bf16_output(shards: Path) -> None:
+    sample = next(iter(ShardDataset(shards, dtype=torch.bfloat16)))
+    assert sample["s2"].dtype == torch.bfloat16
+
+
+def test_rerun_is_byte_identical_and_verified(manifest: Path, shards: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    write_shards(manifest, again, shard_size=6, workers=1)
+    for name in ["index.json", "stats.json"] + [s["file"] for s in read_index(shards)["shards"]]:
+        assert (again / name).read_bytes() == (shards / name).read_bytes(), name
+    assert verify_shards(again) == 20
+
+
+def test_verify_names_a_damaged_shard(manifest: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "s"
+    write_shards(manifest, out, shard_size=6)
+    damaged = out / "shard-00001.safetensors"
+    data = bytearray(damaged.read_bytes())
+    data[-10] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    assert main(["shard", "--verify", str(out)]) == 2
+    assert "shard-00001.safetensors (checksum mismatch)" in capsys.readouterr().err
+
+
+def test_bigearthnet_statistics(manifest: Path, tmp_path: Path) -> None:
+    write_shards(manifest, tmp_path / "s", shard_size=10, stats="bigearthnet")
+    stats = json.loads((tmp_path / "s" / "stats.json").read_text())["bands"]
+    assert stats["B02"] == {"mean": BIGEARTHNET_STATS["B02"][0], "std": BIGEARTHNET_STATS["B02"][1]}
+    assert list(stats) == list(CSMAE_S2) + ["VV", "VH"]
+
+
+def test_missing_patches_are_listed_or_skipped(manifest: Path, tmp_path: Path) -> None:
+    table = pd.read_parquet(manifest)
+    table.loc[[2, 5], "s2_dir"] = str(tmp_path / "gone")
+    broken = tmp_path / "broken.parquet"
+    table.to_parquet(broken)
+    ids = ", ".join(
+        table.sort_values("order")["patch_id"][
+            table.sort_values("order")["s2_dir"] == str(tmp_path / "gone")
+        ]
+    )
+    with pytest.raises(InputError, match=f"2 patch\\(es\\) missing from the archive: {ids}"):
+        write_shards(broken, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    index = write_shards(broken, tmp_path / "out", skip_missing=True)
+    assert index["samples"] == 18
+    assert len(pd.read_csv(tmp_path / "out" / "skipped.tsv", sep="\t")) == 2
+
+
+def test_corrupt_band_is_named(manifest: Path, tmp_path: Path) -> None:
+    table = pd.read_parquet(manifest).sort_values("order")
+    row = table.iloc[0]
+    import shutil
+
+    copy = tmp_path / "s2"
+    shutil.copytree(row["s2_dir"], copy)
+    band = copy / f"{row['s2_name']}_B05.tif"
+    band.write_bytes(band.read_bytes()[:300])
+    table.loc[table.index[0], "s2_dir"] = str(copy)
+    path = tmp_path / "m.parquet"
+    table.to_parquet(path)
+    with pytest.raises(InputError, match="B05.tif: unreadable GeoTIFF"):
+        write_shards(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_block_partition_has_no_gaps() -> None:
+    for length in (0, 1, 7, 20):
+        for parts in (1, 2, 3, 8):
+            spans = [block(length, parts, p) for p in range(parts)]
+            assert spans[0][0] == 0 and spans[-1][1] == length
+            assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))

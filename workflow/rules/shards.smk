@@ -1,0 +1,21 @@
+rule write_shards:
+    """A manifest's samples as checksummed safetensors shards, with normalisation stats."""
+    input:
+        "results/sample/{archive}/{sampler}.parquet",
+    output:
+        directory("results/shards/{archive}/{sampler}"),
+    log:
+        "logs/shards/{archive}_{sampler}.log",
+    benchmark:
+        "benchmarks/shards/{archive}_{sampler}.tsv"
+    conda:
+        "../../envs/csmoe.yaml"
+    threads: config["shards"]["threads"]
+    resources:
+        mem_mb=8000,
+        runtime=600,
+    params:
+        arguments=shard_arguments(),
+    shell:
+        "python -m csmoe shard --manifest {input} --out {output} {params.arguments}"
+        " --workers {threads} > {log} 2>&1"
