@@ -196,4 +196,4 @@ def test_block_partition_has_no_gaps() -> None:
         for parts in (1, 2, 3, 8):
             spans = [block(length, parts, p) for p in range(parts)]
             assert spans[0][0] == 0 and spans[-1][1] == length
-            assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+            assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))

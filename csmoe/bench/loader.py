@@ -1,8 +1,9 @@
 """Reading training samples: shards vs the GeoTIFF folders, in the same run.
 
 On a synthetic archive in the BigEarthNet v1 layout (files warm in the page cache after
-one untimed pass of each reader, one process, one core): the GeoTIFF path opens 12 S2 + 2 S1 bands with rasterio, resamples
-the 20 m bands bicubically and normalises; the shard path iterates `ShardDataset`
+one untimed pass of each reader, one process, one core): the GeoTIFF path opens the 10
+CSMAE S2 bands and VV, VH with rasterio, resamples the 20 m bands bicubically and
+normalises; the shard path iterates `ShardDataset`
 (decode, normalise, flip, buffered shuffle). The same samples are also written as a
 WebDataset-style tar of per-sample .npy members and read back, to compare the format.
 """
@@ -93,8 +94,10 @@ def bench_loader(n: int, workdir: Path, seed: int = 0) -> dict:
         root = Path(tmp)
         archive, _ = generate_archive(n, seed, root / "archive", root / "lc.tif", koppen,
                                       with_examples=False, workers=2)  # fmt: skip
-        table, _ = index_bigearthnet_v1(archive / S1_ROOT, archive / S2_ROOT,
-                                        reference_root=archive / REFERENCE_ROOT, check="header")  # fmt: skip
+        table, _ = index_bigearthnet_v1(
+            archive / S1_ROOT, archive / S2_ROOT,
+            reference_root=archive / REFERENCE_ROOT, check="header",
+        )  # fmt: skip
         manifest = table.assign(order=np.arange(len(table)))
         manifest_path = root / "manifest.parquet"
         manifest.to_parquet(manifest_path)

@@ -114,7 +114,8 @@ class ShardDataset(IterableDataset):
                 ids = json.loads(handle.metadata()["patch_ids"])
                 for lo in range(start, stop, CHUNK):
                     hi = min(lo + CHUNK, stop)
-                    chunk = self._decode({k: handle.get_slice(k)[lo:hi] for k in handle.keys()})
+                    names = handle.keys()  # a safe_open handle is not iterable
+                    chunk = self._decode({k: handle.get_slice(k)[lo:hi] for k in names})
                     for i in range(hi - lo):
                         yield self._sample(chunk, i, ids[lo + i], rng)
 
