@@ -234,7 +234,9 @@ def _run_report(args: argparse.Namespace) -> None:
         )
 
 
-BENCH_SIZES = {"descriptors": 20_000, "sampling": 100_000, "synth": 2_000, "loader": 256}
+BENCH_SIZES = {
+    "descriptors": 20_000, "sampling": 100_000, "synth": 2_000, "loader": 256, "model": 8,
+}  # fmt: skip
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
@@ -327,11 +329,35 @@ def _run_shard(args: argparse.Namespace) -> None:
           f"in {seconds:.1f} s", file=sys.stderr)  # fmt: skip
 
 
+def _add_flops(commands: argparse._SubParsersAction) -> None:
+    from csmoe.models.presets import PRESETS
+
+    parser = commands.add_parser("flops", help="params and GMAC of one encoder pass (batch 1)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), required=True)
+    parser.add_argument("--img", type=int, default=224, help="input side in pixels")
+    parser.add_argument("--sensor", choices=("s1", "s2"), default="s2")
+    parser.set_defaults(run=_run_flops)
+
+
+def _run_flops(args: argparse.Namespace) -> None:
+    import json
+
+    from csmoe.models import create_model
+    from csmoe.models.flops import encoder_cost
+
+    model = create_model(args.preset)
+    try:
+        cost = encoder_cost(model.encoder, args.img, args.sensor)
+    except ValueError as error:
+        raise InputError("--img", str(error)) from None
+    print(json.dumps({"preset": args.preset} | cost))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csmoe", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     stages = (_add_index, _add_examples, _add_check_config, _add_koppen, _add_descriptors)
-    for add in (*stages, _add_sample, _add_report, _add_bench, _add_synth, _add_shard):
+    for add in (*stages, _add_sample, _add_report, _add_bench, _add_synth, _add_shard, _add_flops):
         add(commands)
     return parser
 

@@ -14,6 +14,7 @@ import yaml
 
 from csmoe import config as csmoe_config
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
+from csmoe.data.shards import verify_shards
 from csmoe.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,7 +120,7 @@ def test_snakefmt_is_clean() -> None:
 
 def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
     tiny = load_yaml("config.yaml")
-    tiny["study"].update(archives=["examples"], sample=["examples"])
+    tiny["study"].update(archives=["examples"], sample=["examples"], shard=["examples"])
     tiny["index"]["threads"] = 1
     tiny["sampling"].update(size=2, climate_level="group", landcover_level="1")
     path = tmp_path / "tiny.yaml"
@@ -144,5 +145,7 @@ def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
     assert list(table["sampler"]) == ["thematic_climatic", "random", "full"]
     for figure in ("descriptors.png", "sampling_map.png", "sampling_distributions.png"):
         assert (tmp_path / "results" / "report" / "examples" / figure).stat().st_size > 1000
+    shards = tmp_path / "results" / "shards" / "examples" / "thematic_climatic"
+    assert verify_shards(shards) == 2  # real pixels of two real pairs
     rerun = snakemake(*args, "-n", cwd=tmp_path)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr

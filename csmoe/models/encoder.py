@@ -1,0 +1,138 @@
+"""Cross-sensor ViT encoder: S1 and S2 streams through common or sensor-specific blocks.
+
+Each sensor has its own patch embedding and class token; both share one fixed 2-D
+sin-cos position embedding. The two sequences are processed separately (never
+concatenated). Blocks are `timm` ViT blocks; the ones listed in `moe_blocks` carry a
+Soft MoE instead of the MLP. With `shared_depth < depth`, the first
+``depth - shared_depth`` blocks are sensor specific (CSMAE's "SE" encoders).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from timm.layers import Mlp, PatchEmbed
+from timm.models.vision_transformer import Block
+from torch import nn
+
+from csmoe.models.pos_embed import sincos_2d
+from csmoe.models.soft_moe import SoftMoE, soft_moe_layer
+
+SENSORS = ("s1", "s2")
+
+
+class CrossSensorEncoder(nn.Module):
+    def __init__(
+        self,
+        *,
+        patch_size: int = 15,
+        in_chans: dict[str, int] | None = None,
+        embed_dim: int = 768,
+        depth: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        shared_depth: int | None = None,
+        moe_blocks: Iterable[int] = (),
+        num_experts: int = 4,
+        slots_per_expert: int = 1,
+        slot_ratio: float | None = None,
+    ) -> None:
+        super().__init__()
+        in_chans = in_chans or {"s1": 2, "s2": 10}
+        self.patch_size, self.embed_dim = patch_size, embed_dim
+        self.patch_embed = nn.ModuleDict(
+            {
+                s: PatchEmbed(
+                    None,
+                    patch_size,
+                    in_chans[s],
+                    embed_dim,
+                    strict_img_size=False,
+                    dynamic_img_pad=False,
+                )  # fmt: skip
+                for s in SENSORS
+            }
+        )
+        self.cls_token = nn.ParameterDict(
+            {s: nn.Parameter(torch.zeros(1, 1, embed_dim)) for s in SENSORS}
+        )
+        moe = soft_moe_layer(num_experts, slots_per_expert, slot_ratio)
+        moe_blocks = set(moe_blocks)
+        shared_depth = depth if shared_depth is None else shared_depth
+
+        def block(i: int) -> Block:
+            mlp = moe if i in moe_blocks else Mlp
+            return Block(
+                embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=_layer_norm,
+                mlp_layer=mlp,
+            )  # fmt: skip
+
+        specific = depth - shared_depth
+        self.specific_blocks = nn.ModuleDict(
+            {s: nn.ModuleList(block(i) for i in range(specific)) for s in SENSORS}
+        )
+        self.blocks = nn.ModuleList(block(i) for i in range(specific, depth))
+        self.norm = _layer_norm(embed_dim)
+        self.fc_norm = _layer_norm(embed_dim)  # after mean pooling, for downstream use
+        self.initialize_weights()
+
+    # --------------------------------------------------------------------- set-up
+    def initialize_weights(self) -> None:
+        for s in SENSORS:
+            weight = self.patch_embed[s].proj.weight
+            nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
+            nn.init.normal_(self.cls_token[s], std=0.02)
+        self.apply(_init_linear)
+
+    def moe_layers(self) -> list[SoftMoE]:
+        return [m for m in self.modules() if isinstance(m, SoftMoE)]
+
+    # ------------------------------------------------------------------- forward
+    def embed(self, x: torch.Tensor, sensor: str) -> torch.Tensor:
+        """Patch tokens with position embedding (no class token yet): (B, L, D)."""
+        h, w = x.shape[-2:]
+        if h != w or h % self.patch_size:
+            raise ValueError(f"input {h}x{w} is not a square multiple of patch {self.patch_size}")
+        tokens = self.patch_embed[sensor](x)
+        pos = sincos_2d(self.embed_dim, h // self.patch_size).to(tokens)
+        return tokens + pos[:, 1:]
+
+    def add_cls(self, tokens: torch.Tensor, sensor: str) -> torch.Tensor:
+        cls = self.cls_token[sensor].expand(tokens.shape[0], -1, -1)
+        return torch.cat([cls, tokens], dim=1)
+
+    def transform(self, tokens: torch.Tensor, sensor: str) -> torch.Tensor:
+        """Sensor-specific blocks, shared blocks, final norm."""
+        for moe in self.moe_layers():
+            moe.sensor = sensor
+        for blk in self.specific_blocks[sensor]:
+            tokens = blk(tokens)
+        for blk in self.blocks:
+            tokens = blk(tokens)
+        return self.norm(tokens)
+
+    def forward(self, x: torch.Tensor, sensor: str) -> torch.Tensor:
+        """All tokens (class token first) of one sensor's images."""
+        return self.transform(self.add_cls(self.embed(x, sensor), sensor), sensor)
+
+    def pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Mean of the patch tokens, then LayerNorm: the downstream embedding."""
+        return self.fc_norm(tokens[:, 1:].mean(dim=1))
+
+    def embedding(self, x: torch.Tensor, sensor: str) -> torch.Tensor:
+        return self.pool(self.forward(x, sensor))
+
+
+def _layer_norm(dim: int, **kwargs) -> nn.LayerNorm:
+    return nn.LayerNorm(dim, eps=1e-6, **kwargs)  # timm passes device / dtype
+
+
+def _init_linear(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)

@@ -1,0 +1,195 @@
+"""Soft MoE against its equations, masking, the CSMAE variants, presets and checkpoints."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from timm.models.vision_transformer import Block
+
+from csmoe.models import checkpoint, create_model
+from csmoe.models.flops import encoder_cost
+from csmoe.models.mae import patchify, random_masking, unpatchify
+from csmoe.models.presets import VARIANTS
+from csmoe.models.soft_moe import SoftMoE, soft_moe_layer
+
+
+def reference_soft_moe(layer: SoftMoE, x: torch.Tensor) -> torch.Tensor:
+    """The equations of Puigcerver et al., one sample and one expert at a time."""
+    n, p = layer.num_experts, layer.slots_for(x.shape[1])
+    phi = layer.phi[:, :, :p].reshape(layer.phi.shape[0], n * p)
+    outputs = []
+    for sample in x:
+        logits = (sample / sample.norm(dim=-1, keepdim=True)) @ (phi / phi.norm(dim=0))
+        logits = logits * layer.scale
+        dispatch = torch.exp(logits) / torch.exp(logits).sum(dim=0, keepdim=True)
+        combine = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
+        slots = dispatch.T @ sample
+        results = []
+        for e in range(n):
+            chunk = slots[e * p : (e + 1) * p]
+            hidden = F.gelu(chunk @ layer.w1[e] + layer.b1[e])
+            results.append(hidden @ layer.w2[e] + layer.b2[e])
+        outputs.append(combine @ torch.cat(results))
+    return torch.stack(outputs)
+
+
+@pytest.fixture
+def layer() -> SoftMoE:
+    torch.manual_seed(0)
+    moe = SoftMoE(32, 64, num_experts=4, slots_per_expert=3)
+    with torch.no_grad():
+        moe.scale.fill_(2.5)
+        moe.b1.normal_()
+        moe.b2.normal_()
+    return moe.double()
+
+
+def test_soft_moe_matches_the_equations(layer: SoftMoE) -> None:
+    x = torch.randn(3, 10, 32, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), reference_soft_moe(layer, x), atol=1e-5, rtol=1e-5)
+
+
+def test_dispatch_and_combine_are_distributions(layer: SoftMoE) -> None:
+    dispatch, combine = layer.routing(torch.randn(2, 10, 32, dtype=torch.float64))
+    torch.testing.assert_close(dispatch.sum(dim=1), torch.ones(2, 12, dtype=torch.float64))
+    torch.testing.assert_close(combine.sum(dim=2), torch.ones(2, 10, dtype=torch.float64))
+
+
+def test_no_leakage_between_samples(layer: SoftMoE) -> None:
+    x = torch.randn(4, 10, 32, dtype=torch.float64)
+    changed = x.clone()
+    changed[2] = torch.randn(10, 32, dtype=torch.float64) * 5
+    out, out_changed = layer(x), layer(changed)
+    keep = [0, 1, 3]
+    torch.testing.assert_close(out[keep], out_changed[keep])
+    assert not torch.allclose(out[2], out_changed[2])
+
+
+def test_slots_can_follow_the_token_count() -> None:
+    moe = SoftMoE(16, 32, num_experts=4, slots_per_expert=16, slot_ratio=0.25)
+    assert moe.slots_for(33) == 3 and moe.slots_for(65) == 5 and moe.slots_for(1000) == 16
+    assert moe.routing(torch.randn(2, 33, 16))[0].shape == (2, 33, 12)
+
+
+def test_drops_into_a_timm_block() -> None:
+    block = Block(32, 4, mlp_layer=soft_moe_layer(num_experts=2, slots_per_expert=4))
+    assert isinstance(block.mlp, SoftMoE)
+    assert block(torch.randn(2, 9, 32)).shape == (2, 9, 32)
+
+
+def test_masking_keeps_the_intended_tokens_and_restores_order() -> None:
+    tokens = torch.arange(2 * 8, dtype=torch.float32).reshape(2, 8, 1)
+    noise = torch.rand(2, 8, generator=torch.Generator().manual_seed(1))
+    kept, mask, ids_restore = random_masking(tokens, 0.5, noise)
+    assert kept.shape == (2, 4, 1) and mask.sum(dim=1).tolist() == [4.0, 4.0]
+    for b in range(2):
+        lowest = noise[b].argsort()[:4]
+        assert kept[b, :, 0].tolist() == tokens[b, lowest, 0].tolist()
+        assert sorted(torch.nonzero(mask[b] == 0).flatten().tolist()) == sorted(lowest.tolist())
+    # Unshuffling kept tokens followed by placeholders restores the original order.
+    full = torch.cat([kept, torch.full((2, 4, 1), -1.0)], dim=1)
+    restored = full.gather(1, ids_restore[..., None])
+    visible = mask == 0
+    assert torch.equal(restored[visible], tokens[visible])
+
+
+@pytest.mark.parametrize("mode", ["identical", "complementary", "independent"])
+def test_mask_modes(mode: str) -> None:
+    model = create_model("csmae_tiny", mask_mode=mode)
+    noise = model.mask_noise(3, 64, "cpu", torch.Generator().manual_seed(0))
+    m1 = random_masking(torch.zeros(3, 64, 1), 0.5, noise["s1"])[1]
+    m2 = random_masking(torch.zeros(3, 64, 1), 0.5, noise["s2"])[1]
+    if mode == "identical":
+        assert torch.equal(m1, m2)
+    elif mode == "complementary":
+        assert torch.equal(m1 + m2, torch.ones_like(m1))
+    else:
+        assert not torch.equal(m1, m2)
+
+
+def test_patchify_round_trip() -> None:
+    images = torch.randn(2, 10, 120, 120)
+    tokens = patchify(images, 15)
+    assert tokens.shape == (2, 64, 15 * 15 * 10)
+    assert torch.equal(unpatchify(tokens, 15, 10), images)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variants_run_and_return_every_loss(variant: str) -> None:
+    model = create_model("csmoe_tiny", variant=variant)
+    losses = model(torch.randn(2, 2, 120, 120), torch.randn(2, 10, 120, 120))
+    assert set(losses) == {"s1_s1", "s2_s2", "s2_from_s1", "s1_from_s2", "contrastive", "loss"}
+    assert all(torch.isfinite(v) for v in losses.values())
+    specific = len(model.encoder.specific_blocks["s1"])
+    assert specific == (10 if variant.startswith("SE") else 0) - (
+        8 if variant.startswith("SE") else 0
+    )
+    shared_decoder = model.decoders["s1"] is model.decoders["s2"]
+    assert shared_decoder == variant.endswith("CD")
+
+
+def smooth_images(batch: int, channels: int) -> torch.Tensor:
+    """Low-frequency patterns: masked patches follow from the visible ones."""
+    y, x = torch.meshgrid(torch.linspace(0, 6.28, 120), torch.linspace(0, 6.28, 120), indexing="ij")
+    frequency = torch.rand(batch, channels, 1, 1) * 2 + 0.5
+    phase = torch.rand(batch, channels, 1, 1) * 6.28
+    return torch.sin(frequency * x + phase) * torch.cos(frequency * y - phase)
+
+
+def test_tiny_model_overfits_a_tiny_batch() -> None:
+    torch.manual_seed(0)
+    model = create_model("csmoe_tiny")
+    s1, s2 = smooth_images(2, 2), smooth_images(2, 10)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    losses = []
+    for step in range(60):
+        generator = torch.Generator().manual_seed(step % 2)  # two fixed masks
+        loss = model(s1, s2, generator)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 3
+
+
+def test_expert_use_is_recorded_per_sensor() -> None:
+    model = create_model("csmoe_tiny")
+    layers = model.encoder.moe_layers()
+    for moe in layers:
+        moe.record = True
+    model(torch.randn(2, 2, 120, 120), torch.randn(2, 10, 120, 120))
+    mass = layers[0].token_mass
+    assert set(mass) == {"s1", "s2"} and mass["s2"].shape == (4,)
+    assert math.isclose(mass["s2"].sum().item(), 2 * 33, rel_tol=1e-4)  # tokens x samples
+
+
+PAPER = {  # preset: (image size, published params (M), published GMAC)
+    "csmae_b": (120, 87, 5.64),
+    "csmoe_b32": (224, 277, 2.92),
+    "csmoe_b28": (224, 275, 3.67),
+    "csmoe_b16": (224, 271, 10.11),
+    "csmoe_b14": (224, 271, 13.40),
+}
+
+
+@pytest.mark.parametrize("preset", PAPER)
+def test_presets_match_the_published_efficiency_table(preset: str) -> None:
+    img, params, gmac = PAPER[preset]
+    cost = encoder_cost(create_model(preset).encoder, img, "s2")
+    assert cost["params"] / 1e6 == pytest.approx(params, rel=0.10)
+    assert cost["gmac"] == pytest.approx(gmac, rel=0.10)
+
+
+def test_weights_round_trip_through_safetensors(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create_model("csmoe_tiny", variant="SECD").eval()
+    path = tmp_path / "model.safetensors"
+    checkpoint.save(model, path, "csmoe_tiny", variant="SECD")
+    loaded = checkpoint.load(path).eval()
+    x = torch.randn(1, 10, 120, 120)
+    torch.testing.assert_close(loaded.encoder.embedding(x, "s2"), model.encoder.embedding(x, "s2"))
+    assert checkpoint.config_path(path).read_text().count("csmoe_tiny") == 1
