@@ -21,7 +21,6 @@ from scipy import ndimage
 
 from csmoe.descriptors import zonal
 from csmoe.descriptors.legend import Legend
-from csmoe.errors import InputError
 
 WATER_SYMBOLS = ("Ocean",)
 
@@ -46,11 +45,7 @@ def climate_descriptors(
     fallback_radius_px: int = 60,
 ) -> pd.DataFrame:
     raster = Path(raster)
-    with rasterio.open(raster) as src:
-        if src.crs is None:
-            raise InputError(raster, "raster has no CRS")
-        crs = src.crs
-    quads = zonal.footprint_quads(index, crs)
+    quads = zonal.footprint_quads(index, zonal.raster_crs(raster))
     class_of_value = {code: i for i, code in enumerate(legend.codes)}
     counts = zonal.class_counts(
         raster, quads, class_of_value, len(legend.codes), names=index["patch_id"].to_numpy()

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import rasterio
 
 from csmoe.bigearthnet import nomenclature
 from csmoe.descriptors import zonal
@@ -81,17 +80,13 @@ def from_raster(
     index: pd.DataFrame, raster: str | os.PathLike[str], legend: Legend
 ) -> pd.DataFrame:
     raster = Path(raster)
-    with rasterio.open(raster) as src:
-        if src.crs is None:
-            raise InputError(raster, "raster has no CRS")
-        crs = src.crs
-    class_of_value, excluded = {}, 0
+    crs = zonal.raster_crs(raster)
+    class_of_value = {}
     for code, symbol in zip(legend.codes, legend.symbols, strict=True):
         if symbol.isdigit() and int(symbol) in nomenclature.CLC_LEVEL3_NAMES:
             class_of_value[code] = LEVEL3.index(int(symbol))
         else:
             class_of_value[code] = len(LEVEL3)  # an extra column, dropped below: nodata
-            excluded += 1
     quads = zonal.footprint_quads(index, crs)
     result = zonal.class_counts(
         raster, quads, class_of_value, len(LEVEL3) + 1, names=index["patch_id"].to_numpy()

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import rasterio
+import rasterio.crs
 from rasterio.windows import Window
 
 from csmoe.errors import InputError
@@ -37,6 +38,14 @@ class ClassCounts:
     counts: np.ndarray  # (n, classes) int32: valid pixels of each class
     pixels: np.ndarray  # (n,) int32: pixels assigned to the footprint (nodata included)
     centred: np.ndarray  # (n,) bool: no centre inside; the centre pixel was used
+
+
+def raster_crs(raster: Path) -> rasterio.crs.CRS:
+    """The raster's CRS; a clear error when it has none."""
+    with rasterio.open(raster) as src:
+        if src.crs is None:
+            raise InputError(raster, "raster has no CRS")
+        return src.crs
 
 
 def footprint_quads(index: pd.DataFrame, crs) -> np.ndarray:
