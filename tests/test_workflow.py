@@ -105,6 +105,18 @@ def test_dry_run_of_the_study_config_on_fixtures(
     assert "--corine " + str(corine[0]) in log
 
 
+def test_slurm_profile_sets_cluster_resources(tmp_path: Path) -> None:
+    demo = str(REPO / "config" / "config.yaml")
+    profile = str(REPO / "profiles" / "slurm")
+    result = snakemake("-n", "--configfile", demo, "--directory", str(tmp_path),
+                       "--workflow-profile", profile, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    log = result.stdout + result.stderr
+    index_job = log[log.index("rule build_index:") :].split("\n\n")[0]
+    assert "slurm_partition=cpu" in index_job and "cpus_per_task=16" in index_job
+    assert "mem_mb=16000" in index_job
+
+
 def test_snakemake_lint_is_clean() -> None:
     result = snakemake("--lint")
     assert result.returncode == 0, result.stdout + result.stderr
