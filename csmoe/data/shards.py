@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from csmoe.atomic import atomic_dir, publish_mode, write_text
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2, S1
 from csmoe.data.patch import SIDE, read_pair
 from csmoe.errors import InputError
+from csmoe.parallel import process_pool
 
 FORMAT = "csmoe-shards/1"
 INDEX, STATS, SKIPPED = "index.json", "stats.json", "skipped.tsv"
@@ -138,7 +138,7 @@ def write_shards(
         paths = [tmp / f"shard-{k:05d}.safetensors" for k in range(len(parts))]
         bands = tuple(s2_bands)
         if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:
                 shards = list(pool.map(write_shard, parts, paths, [bands] * len(parts)))
         else:
             shards = [write_shard(p, path, bands) for p, path in zip(parts, paths, strict=True)]

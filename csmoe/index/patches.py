@@ -8,12 +8,12 @@ the first problem into an `InputError` or returns the problems for the skipped l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any, TypeVar
 
 from csmoe.errors import InputError
+from csmoe.parallel import process_pool
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ def collect(
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
     """Read every item; return the records and the (patch, file, reason) of skipped ones."""
     if workers > 1 and len(items) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             chunk = max(1, len(items) // (workers * 8))
             outcomes = list(
                 pool.map(_attempt, [reader] * len(items), names, items, chunksize=chunk)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +34,7 @@ from scipy import ndimage
 from csmoe.atomic import atomic_dir
 from csmoe.bigearthnet import names, nomenclature, packaged
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT, extract_examples
+from csmoe.parallel import process_pool
 from csmoe.synthetic import spectra
 from csmoe.synthetic.landcover import write_landcover_raster
 
@@ -304,7 +304,7 @@ def generate_archive(
         write_landcover_raster(footprints, *koppen, landcover_out, coding="code", seed=seed)
         chunks = [patches[i :: max(workers, 1)] for i in range(max(workers, 1))]
         if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:
                 jobs = [pool.submit(write_patches, c, root, landcover_out, seed) for c in chunks]
                 for job in jobs:
                     job.result()
