@@ -13,6 +13,24 @@ from pathlib import Path
 from csmoe.errors import InputError
 
 
+def _since(start: float) -> str:
+    return f"{time.perf_counter() - start:.1f} s"
+
+
+def _add_keep_flags(parser: argparse.ArgumentParser) -> None:
+    for flag in ("snow", "cloud", "no-labels"):
+        parser.add_argument(f"--keep-{flag}", action="store_true", help=f"keep {flag} patches")
+
+
+def _exclusions(args: argparse.Namespace) -> dict[str, bool]:
+    """The pool exclusions requested by the --keep-* flags."""
+    return {
+        "exclude_snow": not args.keep_snow,
+        "exclude_cloud": not args.keep_cloud,
+        "exclude_no_labels": not args.keep_no_labels,
+    }
+
+
 def _add_index(commands: argparse._SubParsersAction) -> None:
     from csmoe.index import KINDS
     from csmoe.index.rasters import CHECK_LEVELS
@@ -65,8 +83,7 @@ def _run_index(args: argparse.Namespace) -> None:
         skip_bad=args.skip_bad,
         workers=args.workers,
     )
-    seconds = time.perf_counter() - start
-    print(f"indexed {count} pairs into {args.out} in {seconds:.1f} s", file=sys.stderr)
+    print(f"indexed {count} pairs into {args.out} in {_since(start)}", file=sys.stderr)
 
 
 def _add_examples(commands: argparse._SubParsersAction) -> None:
@@ -145,8 +162,7 @@ def _run_descriptors(args: argparse.Namespace) -> None:
         water_symbols=tuple(args.water),
         fallback_radius_px=args.fallback_radius,
     )
-    seconds = time.perf_counter() - start
-    print(f"described {len(table)} patches into {args.out} in {seconds:.1f} s", file=sys.stderr)
+    print(f"described {len(table)} patches into {args.out} in {_since(start)}", file=sys.stderr)
 
 
 def _add_sample(commands: argparse._SubParsersAction) -> None:
@@ -160,8 +176,7 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--climate-level", choices=sorted(CLIMATE_LEVELS), default="group")
     parser.add_argument("--landcover-level", choices=list(LANDCOVER_LEVELS), default="2")
     parser.add_argument("--alpha", type=float, default=0.5, help="n_h ~ N_h^alpha")
-    for flag in ("snow", "cloud", "no-labels"):
-        parser.add_argument(f"--keep-{flag}", action="store_true", help=f"keep {flag} patches")
+    _add_keep_flags(parser)
     parser.add_argument("--out", type=Path, required=True, help="manifest GeoParquet")
     parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON")
     parser.set_defaults(run=_run_sample)
@@ -181,12 +196,9 @@ def _run_sample(args: argparse.Namespace) -> None:
         climate_level=args.climate_level,
         landcover_level=args.landcover_level,
         alpha=args.alpha,
-        exclude_snow=not args.keep_snow,
-        exclude_cloud=not args.keep_cloud,
-        exclude_no_labels=not args.keep_no_labels,
+        **_exclusions(args),
     )
-    seconds = time.perf_counter() - start
-    print(f"{args.sampler}: {len(manifest)} patches into {args.out} in {seconds:.1f} s",
+    print(f"{args.sampler}: {len(manifest)} patches into {args.out} in {_since(start)}",
           file=sys.stderr)  # fmt: skip
 
 
@@ -209,8 +221,7 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--map", type=Path, help="map PNG to write")
     parser.add_argument("--distributions", type=Path, help="class-share PNG to write")
     parser.add_argument("--descriptor-figure", type=Path, help="descriptor summary PNG")
-    for flag in ("snow", "cloud", "no-labels"):
-        parser.add_argument(f"--keep-{flag}", action="store_true")
+    _add_keep_flags(parser)
     parser.set_defaults(run=_run_report)
 
 
@@ -228,9 +239,7 @@ def _run_report(args: argparse.Namespace) -> None:
             table_out=args.table,
             map_out=args.map,
             distributions_out=args.distributions,
-            exclude_snow=not args.keep_snow,
-            exclude_cloud=not args.keep_cloud,
-            exclude_no_labels=not args.keep_no_labels,
+            **_exclusions(args),
         )
 
 
@@ -284,8 +293,7 @@ def _run_synth(args: argparse.Namespace) -> None:
         args.n, args.seed, args.out, args.landcover, (args.koppen, args.koppen_legend),
         with_examples=not args.no_examples, workers=args.workers,
     )  # fmt: skip
-    seconds = time.perf_counter() - start
-    print(f"wrote {args.n} synthetic pairs into {args.out} in {seconds:.1f} s", file=sys.stderr)
+    print(f"wrote {args.n} synthetic pairs into {args.out} in {_since(start)}", file=sys.stderr)
 
 
 def _add_shard(commands: argparse._SubParsersAction) -> None:
@@ -324,9 +332,8 @@ def _run_shard(args: argparse.Namespace) -> None:
         args.manifest, args.out, shard_size=args.shard_size, s2_bands=tuple(args.s2_bands),
         stats=args.stats, skip_missing=args.skip_missing, workers=args.workers,
     )  # fmt: skip
-    seconds = time.perf_counter() - start
     print(f"{index['samples']} samples in {len(index['shards'])} shards at {args.out} "
-          f"in {seconds:.1f} s", file=sys.stderr)  # fmt: skip
+          f"in {_since(start)}", file=sys.stderr)  # fmt: skip
 
 
 def _add_flops(commands: argparse._SubParsersAction) -> None:

@@ -37,6 +37,13 @@ def assert_fails_naming(
     assert list(out.parent.iterdir()) == []  # no index, no temporary file
 
 
+def empty_out(tmp_path: Path) -> Path:
+    """An index path in a folder of its own, so a test can see that nothing was left."""
+    out = tmp_path / "out" / "index.parquet"
+    out.parent.mkdir()
+    return out
+
+
 def truncate(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -84,8 +91,7 @@ def test_damaged_patch_stops_with_one_message(
     locate, damage, words = DAMAGE[case]
     damaged = locate(s1_root, s2_root)
     damage(damaged)
-    out = tmp_path / "out" / "index.parquet"
-    out.parent.mkdir()
+    out = empty_out(tmp_path)
     code = run_index(s1_root, s2_root, out)
     assert_fails_naming(capsys, code, out, damaged, words)
 
@@ -113,8 +119,7 @@ def test_empty_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     s1_root, s2_root = tmp_path / "s1", tmp_path / "s2"
     s1_root.mkdir()
     s2_root.mkdir()
-    out = tmp_path / "out" / "index.parquet"
-    out.parent.mkdir()
+    out = empty_out(tmp_path)
     assert_fails_naming(capsys, run_index(s1_root, s2_root, out), out, s1_root, "is empty")
 
 
@@ -122,8 +127,7 @@ def test_swapped_roots(
     v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     s1_root, s2_root = v1_archive
-    out = tmp_path / "out" / "index.parquet"
-    out.parent.mkdir()
+    out = empty_out(tmp_path)
     code = run_index(s2_root, s1_root, out)
     assert_fails_naming(capsys, code, out, s2_root, "swapped")
 
@@ -132,15 +136,13 @@ def test_root_one_level_too_high(
     v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     s1_root, s2_root = v1_archive
-    out = tmp_path / "out" / "index.parquet"
-    out.parent.mkdir()
+    out = empty_out(tmp_path)
     code = run_index(s1_root.parent, s2_root, out)
     assert_fails_naming(capsys, code, out, s1_root.parent, "no BigEarthNet-S1 patch folders")
 
 
 def test_missing_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "out" / "index.parquet"
-    out.parent.mkdir()
+    out = empty_out(tmp_path)
     code = run_index(tmp_path / "nowhere", tmp_path / "nowhere2", out)
     assert_fails_naming(capsys, code, out, tmp_path / "nowhere", "does not exist")
 
@@ -150,8 +152,7 @@ def test_missing_s2_partner(
 ) -> None:
     s1_root, s2_root = v1_archive
     shutil.rmtree(s2_root / PATCH)
-    out = tmp_path / "out" / "index.parquet"
-    out.parent.mkdir()
+    out = empty_out(tmp_path)
     code = run_index(s1_root, s2_root, out)
     assert_fails_naming(capsys, code, out, s2_root / PATCH, "paired S2 patch folder is missing")
 

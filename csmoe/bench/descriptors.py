@@ -19,10 +19,6 @@ from csmoe.descriptors import zonal
 from csmoe.descriptors.legend import read_legend
 
 
-def _quads(index, crs) -> np.ndarray:
-    return zonal.footprint_quads(index, crs)
-
-
 def _fractions(counts: np.ndarray) -> np.ndarray:
     total = counts.sum(axis=1, keepdims=True)
     return np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
@@ -31,9 +27,7 @@ def _fractions(counts: np.ndarray) -> np.ndarray:
 def ours(raster: Path, legend_path: Path, index) -> tuple[np.ndarray, float]:
     legend = read_legend(legend_path)
     start = time.perf_counter()
-    with rasterio.open(raster) as src:
-        crs = src.crs
-    quads = _quads(index, crs)
+    quads = zonal.footprint_quads(index, zonal.raster_crs(raster))
     counts = zonal.class_counts(raster, quads, _classes(legend), len(legend.codes)).counts
     return _fractions(counts), time.perf_counter() - start
 
@@ -50,8 +44,8 @@ def theirs(raster: Path, legend_path: Path, index) -> tuple[np.ndarray, float]:
     classes = _classes(legend)
     start = time.perf_counter()
     with rasterio.open(raster) as src:
-        crs, nodata = src.crs, src.nodata
-    quads = _quads(index, crs)
+        nodata = src.nodata
+    quads = zonal.footprint_quads(index, zonal.raster_crs(raster))
     stats = zonal_stats(
         list(shapely.polygons(quads)), str(raster), categorical=True, all_touched=False,
         nodata=nodata,

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyproj
 import rasterio
 import rasterio.crs
 from rasterio.windows import Window
 
 from csmoe.errors import InputError
+from csmoe.footprints import utm_corners
 
 BLOCK = 1024  # raster pixels per side of the windows footprints are grouped into
 GROUP = 16384  # footprints per vectorised batch
@@ -49,19 +49,8 @@ def raster_crs(raster: Path) -> rasterio.crs.CRS:
 
 
 def footprint_quads(index: pd.DataFrame, crs) -> np.ndarray:
-    """(n, 4, 2) corners (ul, ur, lr, ll) of the index's UTM squares, transformed to `crs`."""
-    epsg = index["utm_epsg"].to_numpy()
-    ulx, uly = index["utm_ulx"].to_numpy(), index["utm_uly"].to_numpy()
-    lrx, lry = index["utm_lrx"].to_numpy(), index["utm_lry"].to_numpy()
-    xs = np.stack([ulx, lrx, lrx, ulx], axis=1).astype(np.float64)
-    ys = np.stack([uly, uly, lry, lry], axis=1).astype(np.float64)
-    out = np.empty(xs.shape + (2,))
-    target = pyproj.CRS.from_user_input(crs)
-    for code in np.unique(epsg):
-        rows = epsg == code
-        transformer = pyproj.Transformer.from_crs(int(code), target, always_xy=True)
-        out[rows, :, 0], out[rows, :, 1] = transformer.transform(xs[rows], ys[rows])
-    return out
+    """(n, 4, 2) footprint corners in the raster's `crs` (see `csmoe.footprints`)."""
+    return utm_corners(index, crs)
 
 
 def lookup_table(src: rasterio.DatasetReader, class_of_value: dict[int, int]) -> np.ndarray:

@@ -19,11 +19,11 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from csmoe.bigearthnet import names, nomenclature, packaged
 from csmoe.errors import InputError
+from csmoe.footprints import meteorological_season
 from csmoe.index.bigearthnet_v1 import S1_BANDS, S2_BANDS
 from csmoe.index.patches import PatchProblem, collect
 from csmoe.index.rasters import check_band
@@ -124,7 +124,7 @@ def _season(table: pd.DataFrame) -> pd.Series:
     if "s2v1_name" in table:
         season = packaged.annotate(table["s2v1_name"].astype(str))["season"]
     months = pd.DatetimeIndex(names.acquisition_times(table["patch_id"])).month
-    by_month = np.array(["Winter", "Spring", "Summer", "Fall"])[(months % 12) // 3]
+    by_month = meteorological_season(months.to_numpy())
     return season.fillna(pd.Series(by_month, index=table.index, dtype="string"))
 
 

@@ -21,12 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyproj
 
 from csmoe.bigearthnet.names import acquisition_times
 from csmoe.errors import InputError
+from csmoe.footprints import meteorological_season
 from csmoe.index.patches import PatchProblem, collect
 from csmoe.index.rasters import check_band
 
@@ -40,14 +40,10 @@ L1C_EXTRA_BANDS = {"B10": 60}
 S1_BANDS = ("VV", "VH")
 LOCATION = re.compile(r"^\d{7}$")
 STAMP = re.compile(r"\d{8}T\d{6}")
-SEASONS = np.array(["Winter", "Spring", "Summer", "Fall"])
 
 
 def season_of(month: int, latitude: float) -> str:
-    index = (month % 12) // 3
-    if latitude < 0:
-        index = (index + 2) % 4
-    return str(SEASONS[index])
+    return str(meteorological_season(month, southern=latitude < 0))
 
 
 def acquisitions(folder: Path) -> list[tuple[str, pd.Timestamp]]:

@@ -24,10 +24,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from csmoe.atomic import atomic_path
+from csmoe.footprints import utm_corners
 
 COLUMNS: dict[str, str] = {
     "patch_id": "string",
@@ -57,18 +57,8 @@ SPLITS = ("train", "validation", "test")
 
 
 def footprints(frame: pd.DataFrame) -> np.ndarray:
-    """EPSG:4326 polygons of the UTM squares in `frame` (one transform per UTM zone)."""
-    ulx, uly = frame["utm_ulx"].to_numpy(), frame["utm_uly"].to_numpy()
-    lrx, lry = frame["utm_lrx"].to_numpy(), frame["utm_lry"].to_numpy()
-    xs = np.stack([ulx, lrx, lrx, ulx, ulx], axis=1)
-    ys = np.stack([uly, uly, lry, lry, uly], axis=1)
-    lon, lat = np.empty_like(xs), np.empty_like(ys)
-    epsg = frame["utm_epsg"].to_numpy()
-    for code in np.unique(epsg):
-        rows = epsg == code
-        to_wgs84 = pyproj.Transformer.from_crs(int(code), 4326, always_xy=True)
-        lon[rows], lat[rows] = to_wgs84.transform(xs[rows], ys[rows])
-    return shapely.polygons(np.stack([lon, lat], axis=2))
+    """EPSG:4326 polygons of the UTM squares in `frame`."""
+    return shapely.polygons(utm_corners(frame, 4326))
 
 
 def finalize(frame: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -75,6 +75,8 @@ class CrossSensorEncoder(nn.Module):
         self.blocks = nn.ModuleList(block(i) for i in range(specific, depth))
         self.norm = _layer_norm(embed_dim)
         self.fc_norm = _layer_norm(embed_dim)  # after mean pooling, for downstream use
+        # Found once here, not by walking the module tree on every forward pass.
+        self._moe_layers = [m for m in self.modules() if isinstance(m, SoftMoE)]
         self.initialize_weights()
 
     # --------------------------------------------------------------------- set-up
@@ -86,7 +88,7 @@ class CrossSensorEncoder(nn.Module):
         self.apply(_init_linear)
 
     def moe_layers(self) -> list[SoftMoE]:
-        return [m for m in self.modules() if isinstance(m, SoftMoE)]
+        return self._moe_layers
 
     # ------------------------------------------------------------------- forward
     def embed(self, x: torch.Tensor, sensor: str) -> torch.Tensor:

@@ -62,9 +62,14 @@ def landcover_column(table: pd.DataFrame) -> str | None:
     return None
 
 
+def selected_rows(pool: pd.DataFrame, manifest: pd.DataFrame) -> pd.DataFrame:
+    """The pool's rows of a manifest's patches, in manifest order."""
+    return pool.set_index("patch_id").loc[manifest["patch_id"]].reset_index()
+
+
 def selection_metrics(pool: pd.DataFrame, pool_strata: pd.Series, manifest: pd.DataFrame,
                       seed: int = 0) -> dict[str, float | int]:  # fmt: skip
-    selected = pool.set_index("patch_id").loc[manifest["patch_id"]].reset_index()
+    selected = selected_rows(pool, manifest)
     strata = pd.Index(sorted(pool_strata.unique()))
     climate = pd.Index(sorted(pool["climate"].dropna().astype(str).unique()))
     metrics: dict[str, float | int] = {

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from csmoe.atomic import atomic_path  # noqa: E402
-from csmoe.sampling.metrics import landcover_column, shares  # noqa: E402
+from csmoe.sampling.metrics import landcover_column, selected_rows, shares  # noqa: E402
 from csmoe.sampling.samplers import lonlat  # noqa: E402
 
 DPI = 110
@@ -54,10 +54,7 @@ def plot_distributions(pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], o
     """Climate and land-cover class shares: pool vs each manifest."""
     columns = ["climate"] + ([landcover_column(pool)] if landcover_column(pool) else [])
     fig, axes = plt.subplots(len(columns), 1, figsize=(10, 3.2 * len(columns)), squeeze=False)
-    selected = {
-        name: pool.set_index("patch_id").loc[m["patch_id"]].reset_index()
-        for name, m in manifests.items()
-    }
+    selected = {name: selected_rows(pool, m) for name, m in manifests.items()}
     for ax, column in zip(axes[:, 0], columns, strict=True):
         classes = pd.Index(sorted(pool[column].dropna().astype(str).unique()))
         series = {"pool": pool} | selected

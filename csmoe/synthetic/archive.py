@@ -298,8 +298,9 @@ def generate_archive(
             for name in (S1_ROOT, S2_ROOT):
                 (root / "examples" / name).rename(root / name)
             (root / "examples").rmdir()
-            footprints = pd.concat([locations, _example_footprints(root)], ignore_index=True)
-            taken = set(_example_footprints(root)["s2_name"])
+            examples = _example_footprints(root)
+            footprints = pd.concat([locations, examples], ignore_index=True)
+            taken = set(examples["s2_name"])
             patches = [p for p in patches if p.s2_name not in taken]
         write_landcover_raster(footprints, *koppen, landcover_out, coding="code", seed=seed)
         chunks = [patches[i :: max(workers, 1)] for i in range(max(workers, 1))]
