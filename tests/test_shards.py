@@ -11,7 +11,6 @@ import pytest
 import rasterio
 import torch
 
-from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
 from csmoe.cli import main
 from csmoe.data import loader as loader_module
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2
@@ -19,31 +18,6 @@ from csmoe.data.loader import ShardDataset, block
 from csmoe.data.patch import upsample_bicubic
 from csmoe.data.shards import read_index, verify_shards, write_shards
 from csmoe.errors import InputError
-from csmoe.index import build_index
-from csmoe.index.table import read_index as read_table
-from csmoe.synthetic.archive import REFERENCE_ROOT, generate_archive
-
-
-@pytest.fixture(scope="module")
-def manifest(koppen, tmp_path_factory) -> Path:
-    """A manifest over a small synthetic archive plus the six real example pairs."""
-    root = tmp_path_factory.mktemp("shard_archive")
-    archive, _ = generate_archive(14, 3, root / "archive", root / "lc.tif", koppen)
-    index_path = root / "index.parquet"
-    build_index("bigearthnet-v1", index_path, s1_root=archive / S1_ROOT, s2_root=archive / S2_ROOT,
-                reference_root=archive / REFERENCE_ROOT)  # fmt: skip
-    table = read_table(index_path)
-    table["order"] = np.arange(len(table))[::-1]  # selection order differs from id order
-    path = root / "manifest.parquet"
-    table.to_parquet(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def shards(manifest: Path, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("shards") / "tc"
-    write_shards(manifest, out, shard_size=6, workers=2)
-    return out
 
 
 def test_shards_hold_every_sample_in_selection_order(manifest: Path, shards: Path) -> None:

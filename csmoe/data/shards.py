@@ -18,7 +18,6 @@ killed run, rerun, yields byte-identical shards.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,19 +30,9 @@ from safetensors.numpy import save_file
 from csmoe.atomic import atomic_dir, publish_mode, write_text
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2, S1
 from csmoe.data.patch import SIDE, read_pair
+from csmoe.data.shard_format import FORMAT, INDEX, SKIPPED, STATS, read_index, sha256
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
-
-FORMAT = "csmoe-shards/1"
-INDEX, STATS, SKIPPED = "index.json", "stats.json", "skipped.tsv"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def missing_patches(manifest: pd.DataFrame) -> pd.Series:
@@ -157,19 +146,6 @@ def write_shards(
             "shards": [{k: s[k] for k in ("file", "samples", "bytes", "sha256")} for s in shards],
         }
         write_text(tmp / INDEX, json.dumps(index, indent=2) + "\n")
-    return index
-
-
-def read_index(folder: str | os.PathLike[str]) -> dict:
-    path = Path(folder) / INDEX
-    if not path.is_file():
-        raise InputError(folder, f"no {INDEX}: not a shard folder")
-    try:
-        index = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise InputError(path, f"not valid JSON ({error})") from None
-    if index.get("format") != FORMAT:
-        raise InputError(path, f"unknown shard format {index.get('format')!r}")
     return index
 
 

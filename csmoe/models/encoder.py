@@ -5,6 +5,10 @@ sin-cos position embedding. The two sequences are processed separately (never
 concatenated). Blocks are `timm` ViT blocks; the ones listed in `moe_blocks` carry a
 Soft MoE instead of the MLP. With `shared_depth < depth`, the first
 ``depth - shared_depth`` blocks are sensor specific (CSMAE's "SE" encoders).
+
+`img_size` is the input side the model is built for: the one its Soft MoE slot count was
+chosen for and that pretraining uses. Any square side that is a multiple of the patch
+size runs; `config` holds the constructor arguments (what an exported encoder needs).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class CrossSensorEncoder(nn.Module):
     def __init__(
         self,
         *,
+        img_size: int = 120,
         patch_size: int = 15,
         in_chans: dict[str, int] | None = None,
         embed_dim: int = 768,
@@ -36,11 +41,18 @@ class CrossSensorEncoder(nn.Module):
         moe_blocks: Iterable[int] = (),
         num_experts: int = 4,
         slots_per_expert: int = 1,
-        slot_ratio: float | None = None,
     ) -> None:
         super().__init__()
-        in_chans = in_chans or {"s1": 2, "s2": 10}
-        self.patch_size, self.embed_dim = patch_size, embed_dim
+        in_chans = dict(in_chans or {"s1": 2, "s2": 10})
+        moe_blocks = sorted(set(moe_blocks))
+        shared_depth = depth if shared_depth is None else shared_depth
+        self.config = {
+            "img_size": img_size, "patch_size": patch_size, "in_chans": in_chans,
+            "embed_dim": embed_dim, "depth": depth, "num_heads": num_heads,
+            "mlp_ratio": mlp_ratio, "shared_depth": shared_depth, "moe_blocks": moe_blocks,
+            "num_experts": num_experts, "slots_per_expert": slots_per_expert,
+        }  # fmt: skip
+        self.img_size, self.patch_size, self.embed_dim = img_size, patch_size, embed_dim
         self.patch_embed = nn.ModuleDict(
             {
                 s: PatchEmbed(
@@ -57,9 +69,7 @@ class CrossSensorEncoder(nn.Module):
         self.cls_token = nn.ParameterDict(
             {s: nn.Parameter(torch.zeros(1, 1, embed_dim)) for s in SENSORS}
         )
-        moe = soft_moe_layer(num_experts, slots_per_expert, slot_ratio)
-        moe_blocks = set(moe_blocks)
-        shared_depth = depth if shared_depth is None else shared_depth
+        moe = soft_moe_layer(num_experts, slots_per_expert)
 
         def block(i: int) -> Block:
             mlp = moe if i in moe_blocks else Mlp

@@ -9,13 +9,19 @@
   twelve blocks give 258-265 M parameters (published: 271-277 M; the difference across
   patch sizes is the patch embedding), and about a third as many slots as tokens is
   what brings a same-token dense ViT-B down to 57-64 % of its cost, as published.
-- ``csmoe_b15``: the pretraining configuration at 120 px (patch 15, like ``csmae_b``).
+- ``csmoe_b15``: CSMoE at CSMAE's own geometry (120 px, patch 15, 64 tokens) with the
+  slot density of ``csmoe_b28`` (6 slots per expert for 64 tokens).
 - ``csmae_tiny``, ``csmoe_tiny``: 192 wide, 4 blocks, for the CPU demo and tests.
+
+Each preset has a native input size (`img_size`: 120 px for patch 15, else 224 px). The
+slot count is fixed: pretraining runs at the native size (BigEarthNet's 120 px patches
+resampled on the fly), where the encoder sees half of the tokens and still uses every
+slot, so every slot used at inference is trained.
 
 `variant` picks the CSMAE encoder/decoder layout: CECD (common encoder, common
 decoder; default), CESD, SECD, SESD (SE: 10 sensor-specific + 2 shared blocks; SD: one
-decoder per target sensor). For pretraining with 50 % masking, pass `slot_ratio` so that
-the slot count follows the visible tokens instead of the fixed inference count.
+decoder per target sensor). Other keyword arguments go to `CrossSensorMAE` (mask_mode,
+mask_ratio, reconstruction, loss_weights, temperature).
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ def _model(*, patch_size: int, embed_dim: int, depth: int, heads: int, decoder: 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}")
     encoder = CrossSensorEncoder(
-        patch_size=patch_size, embed_dim=embed_dim, depth=depth, num_heads=heads,
+        img_size=120 if patch_size == 15 else 224, patch_size=patch_size,
+        embed_dim=embed_dim, depth=depth, num_heads=heads,
         shared_depth=depth if variant.startswith("CE") else 2, **(moe or {}),
     )  # fmt: skip
     dim, dec_depth, dec_heads = decoder
@@ -48,43 +55,41 @@ def _vit_b(patch_size: int, moe: dict | None = None, **kwargs) -> CrossSensorMAE
                   decoder=(512, 8, 16), moe=moe, **kwargs)  # fmt: skip
 
 
-def _all_blocks_moe(slots_per_expert: int, slot_ratio: float | None = None) -> dict:
-    return {"moe_blocks": range(12), "num_experts": 4, "slots_per_expert": slots_per_expert,
-            "slot_ratio": slot_ratio}  # fmt: skip
+def _all_blocks_moe(slots_per_expert: int) -> dict:
+    return {"moe_blocks": range(12), "num_experts": 4, "slots_per_expert": slots_per_expert}
 
 
 def csmae_b(**kwargs) -> CrossSensorMAE:
     return _vit_b(15, **kwargs)
 
 
-def csmoe_b32(slot_ratio: float | None = None, **kwargs) -> CrossSensorMAE:
-    return _vit_b(32, _all_blocks_moe(5, slot_ratio), **kwargs)
+def csmoe_b32(**kwargs) -> CrossSensorMAE:
+    return _vit_b(32, _all_blocks_moe(5), **kwargs)
 
 
-def csmoe_b28(slot_ratio: float | None = None, **kwargs) -> CrossSensorMAE:
-    return _vit_b(28, _all_blocks_moe(6, slot_ratio), **kwargs)
+def csmoe_b28(**kwargs) -> CrossSensorMAE:
+    return _vit_b(28, _all_blocks_moe(6), **kwargs)
 
 
-def csmoe_b16(slot_ratio: float | None = None, **kwargs) -> CrossSensorMAE:
-    return _vit_b(16, _all_blocks_moe(16, slot_ratio), **kwargs)
+def csmoe_b16(**kwargs) -> CrossSensorMAE:
+    return _vit_b(16, _all_blocks_moe(16), **kwargs)
 
 
-def csmoe_b14(slot_ratio: float | None = None, **kwargs) -> CrossSensorMAE:
-    return _vit_b(14, _all_blocks_moe(22, slot_ratio), **kwargs)
+def csmoe_b14(**kwargs) -> CrossSensorMAE:
+    return _vit_b(14, _all_blocks_moe(22), **kwargs)
 
 
-def csmoe_b15(slot_ratio: float | None = 0.25, **kwargs) -> CrossSensorMAE:
-    """CSMoE for pretraining at 120 px (patch 15, 64 tokens): slots follow the visible
-    tokens (a quarter of them: 12 slots for the 33 tokens left by 50 % masking)."""
-    return _vit_b(15, _all_blocks_moe(16, slot_ratio), **kwargs)
+def csmoe_b15(**kwargs) -> CrossSensorMAE:
+    """CSMoE at 120 px (patch 15, 64 tokens), 24 slots: those of ``csmoe_b28``."""
+    return _vit_b(15, _all_blocks_moe(6), **kwargs)
 
 
 def csmae_tiny(**kwargs) -> CrossSensorMAE:
     return _model(patch_size=15, embed_dim=192, depth=4, heads=3, decoder=(128, 2, 4), **kwargs)
 
 
-def csmoe_tiny(slot_ratio: float | None = 0.5, **kwargs) -> CrossSensorMAE:
-    moe = {"moe_blocks": (2, 3), "num_experts": 4, "slots_per_expert": 8, "slot_ratio": slot_ratio}
+def csmoe_tiny(**kwargs) -> CrossSensorMAE:
+    moe = {"moe_blocks": (2, 3), "num_experts": 4, "slots_per_expert": 6}
     return _model(patch_size=15, embed_dim=192, depth=4, heads=3, decoder=(128, 2, 4), moe=moe,
                   **kwargs)  # fmt: skip
 
@@ -105,6 +110,10 @@ PRESETS: dict[str, Callable[..., CrossSensorMAE]] = {
 
 
 def create_model(name: str, **kwargs) -> CrossSensorMAE:
+    """A preset by name; unknown presets and unknown or invalid options raise ValueError."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; expected one of {sorted(PRESETS)}")
-    return PRESETS[name](**kwargs)
+    try:
+        return PRESETS[name](**kwargs)
+    except TypeError as error:  # an option no constructor takes
+        raise ValueError(f"preset {name}: {error}") from None

@@ -8,8 +8,9 @@ over all n*p slots (each output token a convex combination of slot outputs). Slo
 mix the un-normalised tokens; expert e (an MLP shaped like the dense one, weights stacked
 over experts and applied with batched matrix products) processes its p slots.
 
-Slots: a fixed number per expert, or a `slot_ratio` of the token count (MAE encoders
-see only the visible tokens): ceil(ratio * m / n) per expert, the first ones of Phi.
+Slots: a fixed number p per expert, whatever the token count. Every slot vector is used
+for every input, in pretraining (visible tokens only) and at inference alike, so every
+slot used at inference is trained.
 """
 
 from __future__ import annotations
@@ -22,38 +23,62 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def _pair(value):
+    return value if isinstance(value, tuple) else (value, value)
+
+
 class SoftMoE(nn.Module):
+    """Drop-in replacement of timm's `Mlp`: it takes the same keyword arguments.
+
+    Options `Mlp` has that a Soft MoE does not support (a norm inside the MLP, 1x1
+    convolutions) raise instead of being ignored; a misspelt keyword is a TypeError.
+    """
+
     def __init__(
         self,
         in_features: int,
         hidden_features: int | None = None,
         out_features: int | None = None,
         act_layer: type[nn.Module] = nn.GELU,
-        drop: float = 0.0,
+        norm_layer: type[nn.Module] | None = None,
+        bias: bool | tuple[bool, bool] = True,
+        drop: float | tuple[float, float] = 0.0,
+        use_conv: bool = False,
+        device=None,
+        dtype=None,
         *,
         num_experts: int = 4,
         slots_per_expert: int = 1,
-        slot_ratio: float | None = None,
-        **_: object,  # timm passes Mlp keyword arguments that vary across releases
     ) -> None:
         super().__init__()
-        hidden = hidden_features or 4 * in_features
+        if norm_layer is not None:
+            raise ValueError("SoftMoE has no norm inside its experts (norm_layer must be None)")
+        if use_conv:
+            raise ValueError("SoftMoE works on token sequences (use_conv must be False)")
+        if num_experts < 1 or slots_per_expert < 1:
+            raise ValueError("SoftMoE needs at least one expert and one slot per expert")
+        hidden = hidden_features or in_features
         out = out_features or in_features
-        self.num_experts, self.slots_per_expert, self.slot_ratio = (
-            num_experts, slots_per_expert, slot_ratio,
-        )  # fmt: skip
-        self.phi = nn.Parameter(torch.empty(in_features, num_experts, slots_per_expert))
-        self.scale = nn.Parameter(torch.ones(()))
-        self.w1 = nn.Parameter(torch.empty(num_experts, in_features, hidden))
-        self.b1 = nn.Parameter(torch.zeros(num_experts, 1, hidden))
-        self.w2 = nn.Parameter(torch.empty(num_experts, hidden, out))
-        self.b2 = nn.Parameter(torch.zeros(num_experts, 1, out))
+        dd = {"device": device, "dtype": dtype}
+        self.num_experts, self.slots_per_expert = num_experts, slots_per_expert
+        self.phi = nn.Parameter(torch.empty(in_features, num_experts, slots_per_expert, **dd))
+        self.scale = nn.Parameter(torch.ones((), **dd))
+        self.w1 = nn.Parameter(torch.empty(num_experts, in_features, hidden, **dd))
+        self.w2 = nn.Parameter(torch.empty(num_experts, hidden, out, **dd))
+        with_bias = _pair(bias)
+        self.b1 = nn.Parameter(torch.zeros(num_experts, 1, hidden, **dd)) if with_bias[0] else None
+        self.b2 = nn.Parameter(torch.zeros(num_experts, 1, out, **dd)) if with_bias[1] else None
         self.act = act_layer()
-        self.drop = nn.Dropout(drop)
+        drops = _pair(drop)
+        self.drop1, self.drop2 = nn.Dropout(drops[0]), nn.Dropout(drops[1])
         self.record: bool = False
         self.sensor: str | None = None
         self.token_mass: dict[str, torch.Tensor] = {}
         self.reset_parameters()
+
+    @property
+    def num_slots(self) -> int:
+        return self.num_experts * self.slots_per_expert
 
     def reset_parameters(self) -> None:
         d = self.phi.shape[0]
@@ -62,32 +87,30 @@ class SoftMoE(nn.Module):
             for expert in range(self.num_experts):  # Xavier, as MAE initialises its MLPs
                 nn.init.xavier_uniform_(weight[expert])
 
-    def slots_for(self, tokens: int) -> int:
-        if self.slot_ratio is None:
-            return self.slots_per_expert
-        wanted = math.ceil(self.slot_ratio * tokens / self.num_experts)
-        return max(1, min(self.slots_per_expert, wanted))
-
     def routing(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Dispatch (softmax over tokens) and combine (softmax over slots) weights."""
-        p = self.slots_for(x.shape[1])
-        phi = F.normalize(self.phi[:, :, :p].reshape(self.phi.shape[0], -1), dim=0)
+        phi = F.normalize(self.phi.reshape(self.phi.shape[0], -1), dim=0)
         logits = F.normalize(x, dim=-1) @ phi * self.scale  # (B, m, n*p)
         return logits.softmax(dim=1), logits.softmax(dim=2)
 
+    def _experts(self, slots: torch.Tensor) -> torch.Tensor:
+        """(n, rows, d) -> (n, rows, out): expert e's MLP on its rows, one bmm each."""
+        hidden = slots @ self.w1 if self.b1 is None else torch.baddbmm(self.b1, slots, self.w1)
+        hidden = self.drop1(self.act(hidden))
+        return hidden @ self.w2 if self.b2 is None else torch.baddbmm(self.b2, hidden, self.w2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch = x.shape[0]
+        n, p = self.num_experts, self.slots_per_expert
         dispatch, combine = self.routing(x)
         slots = dispatch.transpose(1, 2) @ x  # (B, n*p, d): mixtures of raw tokens
-        n, p = self.num_experts, dispatch.shape[-1] // self.num_experts
-        # Expert e's slots of the whole batch as one matrix: (n, B*p, d), one bmm each.
+        # Expert e's slots of the whole batch as one matrix: (n, B*p, d).
         slots = slots.reshape(batch, n, p, -1).transpose(0, 1).reshape(n, batch * p, -1)
-        hidden = self.act(torch.baddbmm(self.b1, slots, self.w1))
-        outputs = torch.baddbmm(self.b2, self.drop(hidden), self.w2)
+        outputs = self._experts(slots)
         outputs = outputs.reshape(n, batch, p, -1).transpose(0, 1).reshape(batch, n * p, -1)
         if self.record and self.sensor is not None:
             self._record(combine)
-        return self.drop(combine @ outputs)
+        return self.drop2(combine @ outputs)
 
     @torch.no_grad()
     def _record(self, combine: torch.Tensor) -> None:
@@ -97,12 +120,10 @@ class SoftMoE(nn.Module):
         the combine weights: how much of every output token comes from each expert.
         """
         mass = combine.reshape(*combine.shape[:2], self.num_experts, -1).sum(dim=(0, 1, 3))
-        total = self.token_mass.get(self.sensor, torch.zeros_like(mass))
+        total = self.token_mass.get(self.sensor, torch.zeros_like(mass, dtype=torch.float32))
         self.token_mass[self.sensor] = total + mass.float()
 
 
-def soft_moe_layer(num_experts: int, slots_per_expert: int, slot_ratio: float | None = None):
+def soft_moe_layer(num_experts: int, slots_per_expert: int):
     """A `mlp_layer` for timm's `Block`."""
-    return partial(
-        SoftMoE, num_experts=num_experts, slots_per_expert=slots_per_expert, slot_ratio=slot_ratio
-    )
+    return partial(SoftMoE, num_experts=num_experts, slots_per_expert=slots_per_expert)

@@ -1,0 +1,80 @@
+"""Exported encoders: ``encoder.safetensors`` + ``encoder.json``, usable without training code.
+
+``encoder.json`` holds everything needed to use the weights: the constructor arguments of
+`CrossSensorEncoder`, the input it expects (side, patch size, band names in channel
+order, per-band normalisation mean and std, how BigEarthNet's 120 px patches are
+resampled to that side), the Soft MoE layout, and where the weights come from (preset,
+variant, training step, run id).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from safetensors.torch import load_model, save_model
+
+from csmoe.atomic import atomic_path, write_text
+from csmoe.errors import InputError
+from csmoe.models.checkpoint import config_path
+from csmoe.models.encoder import CrossSensorEncoder
+
+FORMAT = "csmoe-encoder/1"
+
+
+def moe_layout(encoder: CrossSensorEncoder) -> dict | None:
+    config = encoder.config
+    if not config["moe_blocks"]:
+        return None
+    return {
+        "blocks": config["moe_blocks"],
+        "experts": config["num_experts"],
+        "slots_per_expert": config["slots_per_expert"],
+        "slots": config["num_experts"] * config["slots_per_expert"],
+        "tokens_at_img_size": (config["img_size"] // config["patch_size"]) ** 2,
+    }
+
+
+def save_encoder(
+    encoder: CrossSensorEncoder, path: str | os.PathLike[str], *, inputs: dict, origin: dict
+) -> None:
+    """Write the encoder's weights and ``<path>.json`` (`inputs`: bands, normalisation;
+    `origin`: preset, variant, step, run id)."""
+    with atomic_path(path) as tmp:
+        save_model(encoder, str(tmp))
+    description = {
+        "format": FORMAT,
+        "encoder": encoder.config,
+        "input": {"img_size": encoder.img_size, "patch_size": encoder.patch_size} | inputs,
+        "moe": moe_layout(encoder),
+        "embedding": "mean of the patch tokens, then LayerNorm (CrossSensorEncoder.embedding)",
+    } | origin
+    write_text(config_path(path), json.dumps(description, indent=2) + "\n")
+
+
+def read_description(path: str | os.PathLike[str]) -> dict:
+    meta_path = config_path(path)
+    try:
+        description = json.loads(meta_path.read_text())
+    except FileNotFoundError:
+        raise InputError(
+            meta_path, "missing: an exported encoder needs its JSON beside it"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise InputError(meta_path, f"not valid JSON ({error})") from None
+    if description.get("format") != FORMAT:
+        raise InputError(meta_path, f"unknown encoder format {description.get('format')!r}")
+    return description
+
+
+def load_encoder(path: str | os.PathLike[str], device: str = "cpu") -> CrossSensorEncoder:
+    """The exported encoder in eval mode; its description is in `encoder.description`."""
+    description = read_description(path)
+    encoder = CrossSensorEncoder(**description["encoder"])
+    try:
+        load_model(encoder, str(Path(path)), device=device)
+    except (OSError, RuntimeError) as error:
+        raise InputError(path, f"weights do not fit the description ({error})") from None
+    encoder.description = description
+    return encoder.to(device).eval()

@@ -1,0 +1,90 @@
+"""Global batches for pretraining: world-size invariant, resumable at any step, exact rows."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from csmoe.data.shard_format import band_norm, normalise, read_index, read_stats
+from csmoe.errors import InputError
+from csmoe.training.batches import GlobalBatches
+from csmoe.training.schedule import scaled_lr, warmup_cosine
+
+
+def batches(shards: Path, world: int = 1, rank: int = 0, **kwargs) -> GlobalBatches:
+    options = {"batch_size": 8, "seed": 5, "start_step": 0, "steps": 10} | kwargs
+    return GlobalBatches(shards, rank=rank, world_size=world, **options)
+
+
+@pytest.mark.parametrize("world", [2, 4])
+def test_a_step_reads_the_same_samples_and_flips_for_any_world_size(shards, world) -> None:
+    single = batches(shards)
+    for step in range(6):
+        parts = [batches(shards, world, rank) for rank in range(world)]
+        positions = np.concatenate([p.positions(step) for p in parts])
+        flips = np.concatenate([p.flip_flags(step) for p in parts])
+        np.testing.assert_array_equal(positions, single.positions(step))
+        np.testing.assert_array_equal(flips, single.flip_flags(step))
+
+
+def test_each_epoch_is_a_fresh_permutation_without_repeats(shards) -> None:
+    data = batches(shards)
+    assert data.samples == 20 and data.steps_per_epoch == 2  # the last 4 samples dropped
+    epochs = [np.concatenate([data.positions(s) for s in range(e * 2, e * 2 + 2)]) for e in (0, 1)]
+    for seen in epochs:
+        assert len(set(seen.tolist())) == 16
+    assert not np.array_equal(epochs[0], epochs[1])
+    assert np.array_equal(batches(shards).positions(3), data.positions(3))  # seeded
+    assert not np.array_equal(batches(shards, seed=6).positions(3), data.positions(3))
+
+
+def test_rows_equal_an_independent_safetensors_read(shards) -> None:
+    data = batches(shards, flips=False)
+    index, stats = read_index(shards), read_stats(shards)
+    expected = []
+    for shard in index["shards"]:  # every sample in shard order, via the safetensors library
+        with safe_open(str(shards / shard["file"]), framework="numpy") as handle:
+            expected.extend(handle.get_tensor("s2"))
+    expected = normalise(np.stack(expected), band_norm(stats, index["s2_bands"]))
+    batch = data.batch(1)
+    np.testing.assert_array_equal(batch["s2"].numpy(), expected[data.positions(1)])
+    assert batch["s1"].shape == (8, 2, 120, 120) and batch["step"] == 1
+
+
+def test_flips_are_applied_to_both_sensors(shards) -> None:
+    plain, flipped = batches(shards, flips=False).batch(0), batches(shards).batch(0)
+    for i, (horizontal, vertical) in enumerate(batches(shards).flip_flags(0)):
+        for sensor in ("s1", "s2"):
+            image = plain[sensor][i].numpy()
+            image = image[:, :, ::-1] if horizontal else image
+            image = image[:, ::-1, :] if vertical else image
+            np.testing.assert_array_equal(flipped[sensor][i].numpy(), image)
+
+
+def test_iteration_starts_at_the_resume_step(shards) -> None:
+    assert [b["step"] for b in batches(shards, start_step=7, steps=10)] == [7, 8, 9]
+
+
+def test_too_few_samples_or_an_uneven_split_is_refused(shards) -> None:
+    with pytest.raises(InputError, match="20 samples, fewer than one batch of 32"):
+        batches(shards, batch_size=32)
+    with pytest.raises(InputError, match="8 is not divisible by 3 processes"):
+        batches(shards, world=3)
+
+
+def test_warmup_then_cosine_to_the_floor() -> None:
+    peak, total, warmup = 1e-3, 100, 10
+    rates = [warmup_cosine(s, total, warmup, peak, 1e-5) for s in range(total)]
+    assert rates[0] == pytest.approx(peak / 10) and rates[9] == pytest.approx(peak)
+    assert all(a < b for a, b in zip(rates[:10], rates[1:10], strict=False))
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:], strict=False))
+    halfway = 10 + 45
+    assert rates[halfway] == pytest.approx(1e-5 + (peak - 1e-5) * 0.5 * (1 + math.cos(math.pi / 2)))
+    assert rates[-1] == pytest.approx(
+        1e-5 + (peak - 1e-5) * 0.5 * (1 + math.cos(math.pi * 89 / 90))
+    )
+    assert scaled_lr(1e-4, 256) == pytest.approx(2e-4)
