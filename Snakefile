@@ -32,6 +32,7 @@ include: "workflow/rules/descriptors.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/shards.smk"
+include: "workflow/rules/pretrain.smk"
 
 
 rule all:

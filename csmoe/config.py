@@ -42,6 +42,7 @@ def _check_study_archives(config: dict[str, Any], source: str | os.PathLike[str]
     unsampled = [a for a in study.get("shard", []) if a not in study.get("sample", [])]
     if unsampled:
         raise InputError(source, f"config key study.shard: {unsampled[0]!r} is not in study.sample")
+    _check_pretrain(config, source)
     descriptors = config["descriptors"]
     for name in study["archives"]:
         if config["archives"][name].get("landcover", "raster") == "raster" and not (
@@ -56,6 +57,18 @@ def _check_study_archives(config: dict[str, Any], source: str | os.PathLike[str]
         raise InputError(
             source, "config key descriptors.koppen_legend: required for a custom raster"
         )
+
+
+def _check_pretrain(config: dict[str, Any], source: str | os.PathLike[str]) -> None:
+    study, pretrain = config["study"], config["pretrain"]
+    defaults = load_schema()["properties"]["study"]["properties"]
+    for key, pool_key in (("archives", "shard"), ("samplers", "shard_samplers")):
+        pool = study.get(pool_key, defaults[pool_key]["default"])
+        outside = [name for name in pretrain[key] if name not in pool]
+        if outside:
+            raise InputError(
+                source, f"config key pretrain.{key}: {outside[0]!r} is not in study.{pool_key}"
+            )
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from csmoe import config as csmoe_config
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
 from csmoe.data.shards import verify_shards
 from csmoe.errors import InputError
+from csmoe.training.logbook import read_log
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -51,6 +53,9 @@ def test_shipped_configs_are_valid(name: str) -> None:
         (lambda c: c["archives"].update(x={"kind": "bigearthnet-v2"}), "archives.x"),
         (lambda c: c.pop("seed"), "(top level)"),
         (lambda c: c["study"].update(archives=["nope"]), "study.archives"),
+        (lambda c: c["pretrain"].update(samplers=["full"]), "pretrain.samplers"),
+        (lambda c: c["pretrain"].update(epochs=3), "pretrain"),  # steps and epochs
+        (lambda c: c["pretrain"]["models"].update(x={"preset": "vit_h"}), "pretrain.models.x"),
     ],
 )
 def test_schema_violations_name_the_key(change, key: str) -> None:
@@ -103,6 +108,10 @@ def test_dry_run_of_the_study_config_on_fixtures(
         assert f"results/sample/bigearthnet_v2/{sampler}.parquet" in log
     assert "results/report/ssl4eo_s12/sampling_map.png" in log
     assert "--corine " + str(corine[0]) in log
+    run = "results/pretrain/bigearthnet_v2/random/csmoe_b16"
+    assert f"{run}/encoder.safetensors" in log and f"{run}/loss.png" in log
+    # Four GPUs per job: one process per GPU.
+    assert "torchrun --standalone --nproc-per-node 4 -m csmoe pretrain" in log
 
 
 def test_slurm_profile_sets_cluster_resources(tmp_path: Path) -> None:
@@ -135,6 +144,9 @@ def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
     tiny["study"].update(archives=["examples"], sample=["examples"], shard=["examples"])
     tiny["index"]["threads"] = 1
     tiny["sampling"].update(size=2, climate_level="group", landcover_level="1")
+    tiny["pretrain"].update(archives=["examples"], samplers=["thematic_climatic"], steps=3,
+                            batch_size=2, checkpoint_every=2)  # fmt: skip
+    tiny["pretrain"]["models"] = {"moe": {"preset": "csmoe_tiny", "variant": "SECD"}}
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(tiny))
     args = ("--cores", "1", "--configfile", str(path), "--directory", str(tmp_path))
@@ -159,5 +171,10 @@ def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
         assert (tmp_path / "results" / "report" / "examples" / figure).stat().st_size > 1000
     shards = tmp_path / "results" / "shards" / "examples" / "thematic_climatic"
     assert verify_shards(shards) == 2  # real pixels of two real pairs
+    run = tmp_path / "results" / "pretrain" / "examples" / "thematic_climatic" / "moe"
+    assert [e["step"] for e in read_log(run / "log.jsonl")] == [1, 2, 3]
+    assert json.loads((run / "encoder.json").read_text())["variant"] == "SECD"
+    assert (run / "loss.png").stat().st_size > 1000
+    assert (tmp_path / "logs" / "pretrain" / "examples_thematic_climatic_moe.log").is_file()
     rerun = snakemake(*args, "-n", cwd=tmp_path)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr

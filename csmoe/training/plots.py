@@ -43,9 +43,9 @@ def plot_training(
     if not entries:
         raise InputError(log, "no training steps logged")
     steps = [e["step"] for e in entries]
-    window = max(1, len(entries) // 50)
+    window = max(1, len(entries) // 25)
     fig, (losses, rate) = plt.subplots(
-        2, 1, figsize=(8, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+        2, 1, figsize=(10, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
     for key, label in TERM_LABELS.items():
         style = {"color": "black", "linewidth": 2.2} if key == "loss" else {"linewidth": 1.2}
@@ -59,7 +59,7 @@ def plot_training(
         fontsize=10,
     )
     losses.grid(True, which="both", alpha=0.3)
-    losses.legend(fontsize=8, loc="upper right")
+    losses.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     rate.plot(steps, [e["lr"] for e in entries], color="tab:gray")
     rate.set_ylabel("learning rate")
     rate.set_xlabel("optimizer step (one global batch each)")

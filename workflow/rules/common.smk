@@ -1,5 +1,7 @@
 # Helpers for the rule files (config look-ups only); logic belongs in csmoe/.
 
+import json
+import os
 import shlex
 import sys
 
@@ -155,6 +157,49 @@ def shard_arguments():
     return shlex.join(args)
 
 
+def pretrain_arguments(wildcards):
+    """Options of `python -m csmoe pretrain` for one model."""
+    settings = config["pretrain"]
+    model = settings["models"][wildcards.model]
+    args = ["--preset", model["preset"], "--variant", model.get("variant", "CECD")]
+    for key, value in model.get("options", {}).items():
+        args += ["--model-option", f"{key}={json.dumps(value)}"]
+    if "img" in model:
+        args += ["--img", str(model["img"])]
+    length = "steps" if "steps" in settings else "epochs"
+    args += [f"--{length}", str(settings[length])]
+    for key in ("batch_size", "lr", "weight_decay", "clip_grad", "accumulate"):
+        args += [f"--{key.replace('_', '-')}", str(settings[key])]
+    for key in ("checkpoint_every", "keep_checkpoints", "device"):
+        args += [f"--{key.replace('_', '-')}", str(settings[key])]
+    args += [
+        "--seed",
+        str(config["seed"]),
+        "--workers",
+        str(settings["loader_workers"]),
+    ]
+    if settings["compile"]:
+        args.append("--compile")
+    return shlex.join(args)
+
+
+def pretrain_launcher(wildcards, resources):
+    """One process, or torchrun with one process per GPU of the job."""
+    gpus = int(resources.get("gpu", 0) or 0)
+    if gpus > 1:
+        return f"torchrun --standalone --nproc-per-node {gpus} -m csmoe"
+    return "python -m csmoe"
+
+
+def pretrain_runs():
+    return expand(
+        "results/pretrain/{archive}/{sampler}/{model}",
+        archive=config["pretrain"]["archives"],
+        sampler=config["pretrain"]["samplers"],
+        model=list(config["pretrain"]["models"]),
+    )
+
+
 def study_outputs():
     study = config["study"]
     outputs = expand("results/index/{archive}.parquet", archive=study["archives"])
@@ -172,9 +217,6 @@ def study_outputs():
         archive=study.get("shard", []),
         sampler=study.get("shard_samplers", []),
     )
-    outputs += expand(
-        "results/shards/{archive}/{sampler}",
-        archive=study.get("shard", []),
-        sampler=study.get("shard_samplers", []),
-    )
+    for run in pretrain_runs():
+        outputs += [f"{run}/encoder.safetensors", f"{run}/loss.png"]
     return outputs

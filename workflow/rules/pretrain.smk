@@ -1,0 +1,62 @@
+# Pretraining: one run per sharded archive x sampler x model (config `pretrain`).
+
+
+rule pretrain:
+    """CSMoE / CSMAE pretraining on a shard folder; a rerun resumes from its checkpoints."""
+    input:
+        "results/shards/{archive}/{sampler}",
+    output:
+        encoder="results/pretrain/{archive}/{sampler}/{model}/encoder.safetensors",
+        encoder_json="results/pretrain/{archive}/{sampler}/{model}/encoder.json",
+        model="results/pretrain/{archive}/{sampler}/{model}/model.safetensors",
+        model_json="results/pretrain/{archive}/{sampler}/{model}/model.json",
+        log_jsonl="results/pretrain/{archive}/{sampler}/{model}/log.jsonl",
+    log:
+        "logs/pretrain/{archive}_{sampler}_{model}.log",
+    benchmark:
+        "benchmarks/pretrain/{archive}_{sampler}_{model}.tsv"
+    wildcard_constraints:
+        sampler="thematic_climatic|random|full",
+    conda:
+        "../../envs/csmoe.yaml"
+    threads: config["pretrain"]["threads"]
+    resources:
+        gpu=config["pretrain"]["gpus"],
+        mem_mb=16000,
+        runtime=2880,
+    params:
+        launcher=pretrain_launcher,
+        arguments=pretrain_arguments,
+        run_dir=lambda wildcards, output: os.path.dirname(output.encoder),
+        checkpoints=lambda wildcards, output: os.path.join(
+            os.path.dirname(output.encoder), "checkpoints"
+        ),
+    shell:
+        "{params.launcher} pretrain --shards {input} --out {params.run_dir}"
+        " --checkpoint-dir {params.checkpoints} {params.arguments} --threads {threads}"
+        " > {log} 2>&1"
+
+
+rule plot_pretraining:
+    """Loss curves of one pretraining run."""
+    input:
+        "results/pretrain/{archive}/{sampler}/{model}/log.jsonl",
+    output:
+        report(
+            "results/pretrain/{archive}/{sampler}/{model}/loss.png",
+            caption="../report/pretraining_loss.rst",
+            category="Pretraining",
+            subcategory="{archive}",
+            labels={"sampler": "{sampler}", "model": "{model}"},
+        ),
+    log:
+        "logs/pretrain/{archive}_{sampler}_{model}_plot.log",
+    benchmark:
+        "benchmarks/pretrain/{archive}_{sampler}_{model}_plot.tsv"
+    conda:
+        "../../envs/csmoe.yaml"
+    params:
+        title="{model} on {archive} / {sampler} manifest",
+    shell:
+        "python -m csmoe plot-training --log {input} --out {output}"
+        " --title '{params.title}' > {log} 2>&1"
