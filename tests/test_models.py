@@ -234,7 +234,9 @@ def test_cross_modal_loss_ignores_target_patches_the_source_saw(variant: str) ->
     assert after["s2_from_s1"] == pytest.approx(before["s2_from_s1"], rel=1e-6)
     assert after["s2_s2"] != pytest.approx(before["s2_s2"], rel=1e-3)  # the test can fail
     # The alternative strategy scores the target's own mask: the same change shows there.
-    model.reconstruction = "identical"
+    with pytest.raises(ValueError, match="needs mask_mode 'identical'"):
+        create_model("csmae_tiny", reconstruction="identical")
+    model.reconstruction = "identical"  # forced here, to show what it would score
     before = cross_modal_losses(model, s1, s2, order)
     after = cross_modal_losses(model, s1, changed_s2, order)
     assert after["s2_from_s1"] != pytest.approx(before["s2_from_s1"], rel=1e-3)

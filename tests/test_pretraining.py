@@ -78,7 +78,8 @@ def test_killed_and_resumed_run_ends_bitwise_identical(shards: Path, tmp_path: P
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # the run and its loader workers
     process.wait()
-    checkpointed = any((tmp_path / "killed" / "checkpoints").rglob("state.json"))
+    checkpoints = tmp_path / "killed" / "checkpoints"
+    checkpointed = any(checkpoints.glob("*/step-*/state.json"))  # complete ones only
     resumed = run(args, cwd=tmp_path)
     whole, again = (
         weights(tmp_path / "whole" / "model.safetensors"),
@@ -90,6 +91,7 @@ def test_killed_and_resumed_run_ends_bitwise_identical(shards: Path, tmp_path: P
     losses = [e["loss"] for e in read_log(tmp_path / "whole" / "log.jsonl")]
     assert [e["loss"] for e in read_log(log)] == losses
     assert ("resuming run" in resumed.stderr) == checkpointed
+    assert not list(checkpoints.glob("*/.step-*"))  # a checkpoint cut short is removed
 
 
 def test_two_processes_match_one_at_the_same_global_batch(shards: Path, tmp_path: Path) -> None:
@@ -203,3 +205,23 @@ def test_training_imports_without_the_geo_stack(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "--checkpoint-every" in result.stdout
+
+
+def test_weight_decay_spares_biases_norms_tokens_and_scales() -> None:
+    from csmoe.models import create_model
+    from csmoe.training.loop import build_optimizer
+    from csmoe.training.options import PretrainOptions
+
+    model = create_model("csmoe_tiny", variant="SESD")
+    options = PretrainOptions(shards=Path("s"), out=Path("o"), preset="csmoe_tiny")
+    decayed, spared = build_optimizer(model, options, torch.device("cpu")).param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed = {names[id(p)] for p in decayed["params"]}
+    spared = {names[id(p)] for p in spared["params"]}
+    assert len(decayed) + len(spared) == len(names)  # every parameter once
+    assert "encoder.blocks.0.mlp.phi" in decayed and "encoder.blocks.0.mlp.w1" in decayed
+    assert "encoder.patch_embed.s2.proj.weight" in decayed
+    for name in ("encoder.blocks.0.mlp.b1", "encoder.blocks.0.mlp.scale",
+                 "encoder.cls_token.s1", "decoders.s1.mask_token", "encoder.norm.weight",
+                 "encoder.blocks.0.attn.qkv.bias"):  # fmt: skip
+        assert name in spared, name

@@ -13,7 +13,7 @@ Cross-modal reconstruction (`reconstruction`):
   the patches the source did not see (S2 <- S1 on S1's mask). The source never scores a
   patch it saw. With a common decoder, each source is decoded once for both targets.
 - ``identical``: decoded at the TARGET's positions and scored on the target's mask; this
-  only means what it says with identical masks (`mask_mode="identical"`).
+  only means what it says with identical masks, so it requires `mask_mode="identical"`.
 """
 
 from __future__ import annotations
@@ -126,6 +126,8 @@ class CrossSensorMAE(nn.Module):
             raise ValueError(f"mask_mode must be one of {MASK_MODES}")
         if reconstruction not in RECONSTRUCTIONS:
             raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}")
+        if reconstruction == "identical" and mask_mode != "identical":
+            raise ValueError("reconstruction 'identical' needs mask_mode 'identical'")
         if not 0.0 < mask_ratio < 1.0:
             raise ValueError("mask_ratio must lie strictly between 0 and 1")
         unknown = set(loss_weights or {}) - set(LOSSES)

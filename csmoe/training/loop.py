@@ -79,14 +79,12 @@ def build_model(options: PretrainOptions) -> CrossSensorMAE:
         raise InputError("--model-option", str(error)) from None
 
 
+NO_DECAY = {"bias", "b1", "b2", "mask_token"}
+
+
 def no_decay(name: str, param: torch.nn.Parameter) -> bool:
     """Biases, norms, learned scalars and tokens are not decayed (as MAE / timm)."""
-    leaf = name.rsplit(".", 1)[-1]
-    return (
-        param.ndim <= 1
-        or leaf in {"bias", "b1", "b2", "cls_token", "mask_token"}
-        or name.startswith("encoder.cls_token")
-    )
+    return param.ndim <= 1 or name.rsplit(".", 1)[-1] in NO_DECAY or ".cls_token." in name
 
 
 def build_optimizer(model: torch.nn.Module, options: PretrainOptions, device) -> torch.optim.AdamW:
@@ -162,6 +160,7 @@ def resume(run: Run, log: RunLog) -> tuple[int, int]:
     """Load the newest checkpoint of this run, if any: (steps done, bad steps in a row)."""
     found = state.checkpoints(run.run_dir)
     if run.processes.main:
+        state.remove_partial(run.run_dir)
         others = [
             p.name for p in run.options.checkpoint_dir.glob("*") if p.is_dir() and p != run.run_dir
         ]

@@ -82,6 +82,13 @@ def save_checkpoint(
     return target
 
 
+def remove_partial(run_dir: Path) -> None:
+    """Checkpoints a killed run left half-written (under their temporary names)."""
+    if run_dir.is_dir():
+        for partial in run_dir.glob(".step-*.tmp"):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 def prune(run_dir: Path, keep: int) -> None:
     """Keep the `keep` newest checkpoints of the run."""
     for _, path in checkpoints(run_dir)[:-keep]:
