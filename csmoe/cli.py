@@ -362,6 +362,63 @@ def _run_plot_training(args: argparse.Namespace) -> None:
     plot_training(args.log, args.out, args.title)
 
 
+def _eval_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+    from csmoe.sampling.splits import SPLITS
+
+    parser.add_argument("--index", type=Path, required=True, help="index GeoParquet")
+    parser.add_argument("--split", choices=SPLITS, required=True)
+    parser.add_argument("--size", type=int, help="stratified cap (default: the whole split)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True, help="manifest GeoParquet")
+
+
+def _run_eval_manifest(args: argparse.Namespace) -> None:
+    from csmoe.atomic import atomic_path
+    from csmoe.sampling.run import read_table
+    from csmoe.sampling.splits import evaluation_manifest
+
+    table = read_table(args.index)
+    manifest = evaluation_manifest(table, args.split, args.size, args.seed, str(args.index))
+    with atomic_path(args.out) as tmp:
+        manifest.to_parquet(tmp, index=False, compression="zstd")
+    print(f"{args.split}: {len(manifest)} patches into {args.out}", file=sys.stderr)
+
+
+def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    from csmoe.evaluation.run import KINDS
+
+    parser.add_argument("--encoder", type=Path, help="RUN_DIR/encoder.safetensors")
+    parser.add_argument("--features", choices=KINDS, default="pretrained",
+                        help="pretrained encoder, its architecture with random weights, "
+                        "or per-band statistics (no --encoder)")  # fmt: skip
+    parser.add_argument("--train", type=Path, required=True,
+                        help="shards of the probe-training split")  # fmt: skip
+    parser.add_argument("--queries", type=Path, required=True,
+                        help="shards of the validation split (retrieval queries)")  # fmt: skip
+    parser.add_argument("--test", type=Path, required=True,
+                        help="shards of the test split (scores; retrieval archive)")  # fmt: skip
+    parser.add_argument("--out", type=Path, required=True, help="folder for metrics.json")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--seed", type=int, default=0, help="probe, decoder, random weights")
+    parser.add_argument("--segmentation-epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=32, help="feature extraction")
+
+
+def _run_evaluate(args: argparse.Namespace) -> None:
+    from csmoe.evaluation.run import evaluate
+
+    if args.features != "band_stats" and args.encoder is None:
+        raise InputError("--encoder", f"required for --features {args.features}")
+    start = time.perf_counter()
+    evaluate(
+        args.features, args.encoder, train=args.train, queries=args.queries, test=args.test,
+        out=args.out, device=args.device, seed=args.seed,
+        segmentation_epochs=args.segmentation_epochs, batch_size=args.batch_size,
+    )  # fmt: skip
+    print(f"{args.features} features evaluated into {args.out} in {_since(start)}",
+          file=sys.stderr)  # fmt: skip
+
+
 # name: (help, arguments, run); a command's imports happen only when it is chosen.
 COMMANDS = {
     "index": ("index an archive into GeoParquet", _index_arguments, _run_index),
@@ -395,6 +452,16 @@ COMMANDS = {
         "pretrain a CSMoE / CSMAE model on shards (resumable; torchrun for several GPUs)",
         _pretrain_arguments,
         _run_pretrain,
+    ),
+    "eval-manifest": (
+        "manifest of one official split (optionally a stratified cap) for evaluation",
+        _eval_manifest_arguments,
+        _run_eval_manifest,
+    ),
+    "evaluate": (
+        "frozen-encoder classification, segmentation, retrieval and cost: metrics.json",
+        _evaluate_arguments,
+        _run_evaluate,
     ),
     "plot-training": (
         "loss curves of a pretraining run (log.jsonl) as a PNG",

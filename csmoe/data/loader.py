@@ -8,9 +8,9 @@ the sequence is first truncated to a multiple of the world size so that every ra
 the same number of samples (what DDP needs); the dropped samples change every epoch.
 
 Samples are dicts of tensors: ``s2`` (bands, 120, 120) and ``s1`` (2, 120, 120),
-normalised per band with the folder's ``stats.json``; ``labels`` (19,) float;
-``reference_map`` (120, 120) int64 and ``has_reference_map``; ``patch_id``. Random
-horizontal and vertical flips apply to all images of a sample alike.
+normalised per band with the folder's ``stats.json`` (or the `stats` given);
+``labels`` (19,) float; ``reference_map`` (120, 120) int64 and ``has_reference_map``;
+``patch_id``. Random horizontal and vertical flips apply to all images of a sample alike.
 """
 
 from __future__ import annotations
@@ -58,10 +58,12 @@ class ShardDataset(IterableDataset):
         equal_length: bool = False,
         rank: int | None = None,
         world_size: int | None = None,
+        stats: dict[str, dict[str, float]] | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.index = read_index(self.folder)
-        stats = read_stats(self.folder)
+        # Another folder's statistics (e.g. an encoder's training shards) may replace ours.
+        stats = read_stats(self.folder) if stats is None else stats
         self.s2_norm = band_norm(stats, self.index["s2_bands"])
         self.s1_norm = band_norm(stats, self.index["s1_bands"])
         self.seed, self.shuffle, self.buffer_size = seed, shuffle, buffer_size

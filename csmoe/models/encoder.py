@@ -118,15 +118,40 @@ class CrossSensorEncoder(nn.Module):
         """Sensor-specific blocks, shared blocks, final norm."""
         for moe in self.moe_layers():
             moe.sensor = sensor
-        for blk in self.specific_blocks[sensor]:
-            tokens = blk(tokens)
-        for blk in self.blocks:
+        for blk in self.stream(sensor):
             tokens = blk(tokens)
         return self.norm(tokens)
 
     def forward(self, x: torch.Tensor, sensor: str) -> torch.Tensor:
         """All tokens (class token first) of one sensor's images."""
         return self.transform(self.add_cls(self.embed(x, sensor), sensor), sensor)
+
+    def forward_features(self, x: torch.Tensor, sensor: str) -> torch.Tensor:
+        """(B, 1 + L, D) tokens after the final norm, class token first (as timm)."""
+        return self.forward(x, sensor)
+
+    def stream(self, sensor: str) -> list[nn.Module]:
+        """The blocks one sensor's tokens pass through, in order."""
+        return [*self.specific_blocks[sensor], *self.blocks]
+
+    def forward_intermediates(
+        self, x: torch.Tensor, sensor: str, indices: Iterable[int], norm: bool = False
+    ) -> list[torch.Tensor]:
+        """Patch-token maps (B, D, h, w) after the blocks `indices` (0-based over the
+        sensor's whole stream; negative values count from the end), for dense decoders."""
+        blocks = self.stream(sensor)
+        wanted = sorted({i % len(blocks) for i in indices})
+        for moe in self.moe_layers():
+            moe.sensor = sensor
+        tokens = self.add_cls(self.embed(x, sensor), sensor)
+        grid = x.shape[-1] // self.patch_size
+        maps = {}
+        for i, blk in enumerate(blocks[: wanted[-1] + 1]):
+            tokens = blk(tokens)
+            if i in wanted:
+                out = self.norm(tokens) if norm else tokens
+                maps[i] = out[:, 1:].transpose(1, 2).reshape(x.shape[0], -1, grid, grid)
+        return [maps[i % len(blocks)] for i in indices]
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
         """Mean of the patch tokens, then LayerNorm: the downstream embedding."""

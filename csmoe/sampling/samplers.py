@@ -102,7 +102,7 @@ def thematic_climatic(
             )
         )
     chosen = pd.concat(parts).sort_values(["progress", "stratum"], kind="stable")
-    return _manifest(pool, chosen["row"].to_numpy(), chosen["stratum"], chosen["weight"])
+    return to_manifest(pool, chosen["row"].to_numpy(), chosen["stratum"], chosen["weight"])
 
 
 def random_sample(
@@ -110,16 +110,16 @@ def random_sample(
 ) -> pd.DataFrame:
     rows = np.random.default_rng(seed).choice(len(pool), size=n, replace=False)
     keys = strata(pool, climate_level, landcover_level).to_numpy()
-    return _manifest(pool, rows, keys[rows], np.full(n, len(pool) / n))
+    return to_manifest(pool, rows, keys[rows], np.full(n, len(pool) / n))
 
 
 def full_pool(pool: pd.DataFrame, *, climate_level: str, landcover_level: str) -> pd.DataFrame:
     rows = np.argsort(pool["patch_id"].to_numpy(), kind="stable")
     keys = strata(pool, climate_level, landcover_level).to_numpy()
-    return _manifest(pool, rows, keys[rows], np.ones(len(pool)))
+    return to_manifest(pool, rows, keys[rows], np.ones(len(pool)))
 
 
-def _manifest(pool: pd.DataFrame, rows: np.ndarray, stratum, weight) -> pd.DataFrame:
+def to_manifest(pool: pd.DataFrame, rows: np.ndarray, stratum, weight) -> pd.DataFrame:
     manifest = pool.iloc[rows].reset_index(drop=True)
     manifest["stratum"] = np.asarray(stratum)
     manifest["weight"] = np.asarray(weight, dtype=np.float64)

@@ -1,0 +1,46 @@
+"""Cost of an encoder: parameters, GMAC of one S2 pass (batch 1, one multiply-add = one
+operation) and images/s measured on the machine that runs the evaluation."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from csmoe.models.flops import encoder_cost
+
+TIMED_STEPS, BATCH = 5, 16
+
+
+@torch.no_grad()
+def images_per_second(encoder, device: torch.device, batch: int = BATCH) -> float:
+    side = encoder.img_size
+    channels = encoder.patch_embed["s2"].proj.in_channels
+    x = torch.randn(batch, channels, side, side, device=device)
+    autocast = torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda")
+
+    def step() -> None:
+        with autocast:
+            encoder.embedding(x, "s2")
+
+    step()  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(TIMED_STEPS):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return batch * TIMED_STEPS / (time.perf_counter() - start)
+
+
+def efficiency(encoder, device: torch.device) -> dict:
+    cost = encoder_cost(encoder.cpu(), encoder.img_size, "s2")
+    encoder.to(device)
+    return {
+        "params_m": cost["params"] / 1e6,
+        "gmac": cost["gmac"],
+        "img": cost["img"],
+        "images_per_s": images_per_second(encoder, device),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+    }

@@ -1,0 +1,124 @@
+"""The evaluation stage: one feature extractor, every task, one ``metrics.json``.
+
+Splits: the probe-training split (classification probe, segmentation decoder), the
+validation split (retrieval queries) and the test split (classification and
+segmentation scores, retrieval archive), each a shard folder.
+
+Feature extractors: a pretrained encoder; the same architecture with random weights
+(`random_init`, seeded; normalised like the pretrained one); per-band statistics
+(`band_stats`, no network; retrieval within a sensor only, no segmentation).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from csmoe.atomic import write_text
+from csmoe.data.shard_format import read_stats
+from csmoe.evaluation.classification import linear_probe
+from csmoe.evaluation.efficiency import efficiency
+from csmoe.evaluation.features import SENSORS, BandStatistics, Featurizer, split_features
+from csmoe.evaluation.retrieval import retrieval_metrics, top_k
+from csmoe.evaluation.segmentation import segmentation
+from csmoe.models.encoder import CrossSensorEncoder
+from csmoe.models.export import load_encoder, read_description
+from csmoe.training.distributed import pick_device
+
+KINDS = ("pretrained", "random_init", "band_stats")
+RETRIEVAL_K = (5, 10)
+EXAMPLE_QUERIES = 3
+
+
+def extractor(kind: str, encoder_path, train_folder, device, seed: int):
+    if kind == "band_stats":
+        return BandStatistics(read_stats(train_folder))
+    if kind == "pretrained":
+        return Featurizer(load_encoder(encoder_path), device)
+    description = read_description(encoder_path)
+    torch.manual_seed(seed)
+    encoder = CrossSensorEncoder(**description["encoder"])
+    encoder.description = description
+    return Featurizer(encoder, device)
+
+
+def retrieval(queries, archive, cross_sensor: bool) -> tuple[dict, dict]:
+    metrics, examples = {}, {}
+    for source in SENSORS:
+        for target in SENSORS:
+            if source != target and not cross_sensor:
+                continue
+            direction = f"{source}->{target}"
+            q, a = queries.embeddings[source], archive.embeddings[target]
+            metrics[direction] = {
+                str(k): retrieval_metrics(q, queries.labels, a, archive.labels, k)
+                for k in RETRIEVAL_K
+            }
+            best = top_k(q[:EXAMPLE_QUERIES], a, min(5, len(a)))
+            examples[direction] = [
+                {"query": queries.patch_ids[i], "retrieved": [archive.patch_ids[j] for j in row]}
+                for i, row in enumerate(best)
+            ]
+    return metrics, examples
+
+
+def classification(train, test, seed: int) -> dict:
+    return {
+        s: linear_probe(train.embeddings[s], train.labels, test.embeddings[s], test.labels, seed)
+        for s in SENSORS
+    }
+
+
+def dense(train, test, epochs: int, seed: int) -> dict | None:
+    if train.token_maps is None:
+        return None
+    with_map = train.has_reference_map, test.has_reference_map
+    if not with_map[0].any() or not with_map[1].any():
+        return {"miou": None, "note": "no reference maps"}
+    return segmentation(
+        train.token_maps[with_map[0]], train.reference_maps[with_map[0]],
+        test.token_maps[with_map[1]], test.reference_maps[with_map[1]],
+        epochs=epochs, seed=seed,
+    )  # fmt: skip
+
+
+def describe(kind: str, encoder_path) -> dict:
+    if kind == "band_stats":
+        return {"kind": kind}
+    description = read_description(encoder_path)
+    keys = ("preset", "variant", "run_id", "step")
+    return {"kind": kind, "encoder": str(encoder_path)} | {k: description.get(k) for k in keys}
+
+
+def evaluate(
+    kind: str,
+    encoder_path: str | os.PathLike[str] | None,
+    *,
+    train: Path,
+    queries: Path,
+    test: Path,
+    out: Path,
+    device: str = "auto",
+    seed: int = 0,
+    segmentation_epochs: int = 30,
+    batch_size: int = 32,
+) -> dict:
+    torch_device = pick_device(device)
+    features = extractor(kind, encoder_path, train, torch_device, seed)
+    folders = {"train": train, "validation": queries, "test": test}
+    splits = {name: split_features(path, features, batch_size) for name, path in folders.items()}
+    ranked, examples = retrieval(splits["validation"], splits["test"], kind != "band_stats")
+    metrics = {
+        "features": describe(kind, encoder_path),
+        "samples": {name: len(split.patch_ids) for name, split in splits.items()},
+        "classification": classification(splits["train"], splits["test"], seed),
+        "segmentation": dense(splits["train"], splits["test"], segmentation_epochs, seed),
+        "retrieval": ranked,
+        "retrieval_examples": examples,
+        "efficiency": None if kind == "band_stats" else efficiency(features.encoder, torch_device),
+    }
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return metrics

@@ -1,0 +1,95 @@
+"""Semantic segmentation of the 10 m reference maps with a frozen encoder.
+
+Decoder (deliberately light, so that the score measures the frozen features): a linear
+layer on each patch token of the last block (a 1x1 convolution on the token map) gives
+class logits per token, which are upsampled bilinearly to the 120 x 120 reference grid.
+It is trained with cross-entropy (AdamW, lr 1e-3, weight decay 1e-4, seeded) on the
+probe-training split's maps; pixels whose CLC code is not a class are ignored.
+
+Classes: the CLC level-3 codes found in the training maps (0 = no map). Scores on the
+test split: per-class IoU (from one confusion matrix over all pixels) and mIoU over the
+classes that occur in the test maps or the predictions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+IGNORE = -1
+
+
+def class_codes(maps: np.ndarray) -> np.ndarray:
+    codes = np.unique(maps)
+    return codes[codes > 0]
+
+
+def to_classes(maps: np.ndarray, codes: np.ndarray) -> torch.Tensor:
+    """CLC codes -> class indices (IGNORE for codes that are no class)."""
+    lookup = np.full(int(max(maps.max(), codes.max())) + 1, IGNORE, dtype=np.int64)
+    lookup[codes] = np.arange(len(codes))
+    return torch.from_numpy(lookup[maps])
+
+
+def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) pixel counts, rows = truth; ignored pixels left out."""
+    valid = truth >= 0
+    flat = truth[valid] * classes + predicted[valid]
+    return np.bincount(flat, minlength=classes * classes).reshape(classes, classes)
+
+
+def iou_scores(matrix: np.ndarray) -> tuple[np.ndarray, float]:
+    """Per-class IoU (NaN where a class is neither in truth nor prediction), and mIoU."""
+    hits = np.diag(matrix).astype(np.float64)
+    union = matrix.sum(axis=0) + matrix.sum(axis=1) - hits
+    iou = np.divide(hits, union, out=np.full(len(hits), np.nan), where=union > 0)
+    return iou, float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
+
+
+def train_decoder(maps: torch.Tensor, targets: torch.Tensor, classes: int, *, epochs: int,
+                  seed: int, batch: int = 32) -> torch.nn.Conv2d:  # fmt: skip
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    head = torch.nn.Conv2d(maps.shape[1], classes, kernel_size=1)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=1e-4)
+    for _ in range(epochs):
+        for rows in torch.randperm(len(maps), generator=generator).split(batch):
+            logits = upsampled_logits(head, maps[rows].float(), targets.shape[-1])
+            loss = F.cross_entropy(logits, targets[rows], ignore_index=IGNORE)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return head
+
+
+def upsampled_logits(head: torch.nn.Conv2d, maps: torch.Tensor, side: int) -> torch.Tensor:
+    return F.interpolate(head(maps), size=(side, side), mode="bilinear", align_corners=False)
+
+
+def segmentation(train_maps, train_ref, test_maps, test_ref, *, epochs: int = 30,
+                 seed: int = 0) -> dict:  # fmt: skip
+    """Train the decoder on (token maps, reference maps) and score it on the test pairs."""
+    codes = class_codes(train_ref)
+    if len(codes) < 2:
+        return {"miou": None, "note": "fewer than two classes in the training maps"}
+    train_y, test_y = to_classes(train_ref, codes), to_classes(test_ref, codes)
+    head = train_decoder(torch.from_numpy(train_maps), train_y, len(codes), epochs=epochs,
+                         seed=seed)  # fmt: skip
+    matrix = np.zeros((len(codes), len(codes)), dtype=np.int64)
+    with torch.no_grad():
+        for lo in range(0, len(test_maps), 64):
+            maps = torch.from_numpy(test_maps[lo : lo + 64]).float()
+            predicted = upsampled_logits(head, maps, test_y.shape[-1]).argmax(dim=1)
+            matrix += confusion(test_y[lo : lo + 64].numpy(), predicted.numpy(), len(codes))
+    iou, miou = iou_scores(matrix)
+    return {
+        "miou": miou,
+        "pixel_accuracy": float(np.diag(matrix).sum() / max(matrix.sum(), 1)),
+        "iou": {
+            str(int(c)): (None if np.isnan(v) else float(v))
+            for c, v in zip(codes, iou, strict=True)
+        },
+        "train_samples": len(train_maps),
+        "test_samples": len(test_maps),
+    }

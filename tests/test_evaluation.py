@@ -1,0 +1,110 @@
+"""The evaluation stage: encoder API, evaluation manifests, the evaluate command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from csmoe.cli import main
+from csmoe.data.shard_format import read_index, read_stats
+from csmoe.errors import InputError
+from csmoe.models import create_model, load_encoder
+from csmoe.models.export import save_encoder
+from csmoe.sampling.splits import evaluation_manifest
+
+
+def test_forward_intermediates_end_in_the_features() -> None:
+    torch.manual_seed(0)
+    encoder = create_model("csmoe_tiny", variant="SECD").encoder.eval()
+    x = torch.randn(2, 2, 120, 120)
+    first, last = encoder.forward_intermediates(x, "s1", [0, -1], norm=True)
+    assert first.shape == last.shape == (2, 192, 8, 8)
+    tokens = encoder.forward_features(x, "s1")
+    torch.testing.assert_close(last.flatten(2).transpose(1, 2), tokens[:, 1:])
+    assert not torch.allclose(first, last)
+    pooled = encoder.fc_norm(last.flatten(2).mean(dim=2))
+    torch.testing.assert_close(pooled, encoder.embedding(x, "s1"))
+
+
+@pytest.fixture(scope="module")
+def exported(shards: Path, tmp_path_factory) -> Path:
+    """A tiny encoder exported as the pretrain stage does (random weights)."""
+    torch.manual_seed(1)
+    encoder = create_model("csmoe_tiny").encoder
+    index, stats = read_index(shards), read_stats(shards)
+    bands = {"s2": index["s2_bands"], "s1": index["s1_bands"]}
+    norm = {s: {"mean": [stats[b]["mean"] for b in names], "std": [stats[b]["std"] for b in names]}
+            for s, names in bands.items()}  # fmt: skip
+    path = tmp_path_factory.mktemp("encoder") / "encoder.safetensors"
+    origin = {"preset": "csmoe_tiny", "variant": "CECD", "step": 0, "run_id": "x"}
+    save_encoder(encoder, path, inputs={"bands": bands, "normalisation": norm}, origin=origin)
+    return path
+
+
+def test_load_encoder_restores_weights_and_description(exported: Path) -> None:
+    encoder = load_encoder(exported)
+    assert encoder.description["moe"]["slots"] == 24 and not encoder.training
+    torch.manual_seed(1)
+    again = create_model("csmoe_tiny").encoder.eval()
+    x = torch.randn(1, 10, 120, 120)
+    torch.testing.assert_close(encoder.embedding(x, "s2"), again.embedding(x, "s2"))
+
+
+@pytest.mark.parametrize("features", ["pretrained", "random_init", "band_stats"])
+def test_evaluate_writes_every_task(shards: Path, exported: Path, tmp_path: Path, features):
+    args = ["evaluate", "--features", features, "--encoder", str(exported), "--train",
+            str(shards), "--queries", str(shards), "--test", str(shards),
+            "--segmentation-epochs", "2", "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["samples"] == {"train": 20, "validation": 20, "test": 20}
+    assert set(metrics["classification"]) == {"s1", "s2"}
+    assert 0 <= metrics["classification"]["s2"]["micro_map"] <= 1 + 1e-9
+    directions = {"s1->s1", "s2->s2"} | (
+        {"s1->s2", "s2->s1"} if features != "band_stats" else set()
+    )
+    assert set(metrics["retrieval"]) == directions
+    assert set(metrics["retrieval"]["s2->s2"]) == {"5", "10"}
+    if features == "band_stats":
+        assert metrics["segmentation"] is None and metrics["efficiency"] is None
+        # The same data as query and archive: each query finds itself first.
+        example = metrics["retrieval_examples"]["s2->s2"][0]
+        assert example["retrieved"][0] == example["query"]
+    else:
+        assert 0 <= metrics["segmentation"]["miou"] <= 1  # 14 synthetic maps of 20 samples
+        assert metrics["efficiency"]["params_m"] > 1 and metrics["efficiency"]["gmac"] > 0
+        assert metrics["features"]["preset"] == "csmoe_tiny"
+
+
+def test_evaluate_refuses_shards_with_other_bands(shards, exported, tmp_path, capsys) -> None:
+    description = json.loads(exported.with_suffix(".json").read_text())
+    description["input"]["bands"]["s2"] = list(reversed(description["input"]["bands"]["s2"]))
+    other = tmp_path / "encoder.safetensors"
+    other.write_bytes(exported.read_bytes())
+    other.with_suffix(".json").write_text(json.dumps(description))
+    args = ["evaluate", "--encoder", str(other), "--train", str(shards), "--queries",
+            str(shards), "--test", str(shards), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 2
+    assert "differ from the encoder's" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_evaluation_manifest_takes_a_split_or_a_stratified_cap(manifest: Path) -> None:
+    table = pd.read_parquet(manifest)
+    table["split"] = ["test"] * 12 + ["validation"] * 8
+    whole = evaluation_manifest(table, "test", None, seed=0)
+    assert len(whole) == 12 and list(whole["order"]) == list(range(12))
+    capped = evaluation_manifest(table, "test", 6, seed=0)
+    assert len(capped) == 6 and set(capped["patch_id"]) < set(whole["patch_id"])
+    assert capped.equals(evaluation_manifest(table, "test", 6, seed=0))
+    # Each stratum (the rarest label) keeps a patch while the cap allows.
+    strata = whole["stratum"].nunique()
+    assert evaluation_manifest(table, "test", strata, seed=1)["stratum"].nunique() == strata
+    with pytest.raises(InputError, match="no labelled patch in the train split"):
+        evaluation_manifest(table, "train", None, seed=0)
+    assert np.allclose(whole["weight"], 1.0)

@@ -1,0 +1,99 @@
+"""Evaluation metrics against independent loop implementations of their definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from csmoe.evaluation.retrieval import retrieval_metrics, top_k
+
+
+def reference_retrieval(query_emb, query_labels, archive_emb, archive_labels, k: int) -> dict:
+    """The definitions, one query and one retrieved item at a time."""
+    precisions, recalls, aps = [], [], []
+    for emb, labels in zip(query_emb, query_labels, strict=True):
+        sims = [
+            float(np.dot(emb, other) / (np.linalg.norm(emb) * np.linalg.norm(other)))
+            for other in archive_emb
+        ]
+        ranked = sorted(range(len(sims)), key=lambda i: (-sims[i], i))[:k]
+        query = {c for c, on in enumerate(labels) if on}
+        hits, precision_sum = 0, 0.0
+        for rank, item in enumerate(ranked, start=1):
+            found = {c for c, on in enumerate(archive_labels[item]) if on}
+            shared = len(query & found)
+            precisions.append(shared / len(found) if found else 0.0)
+            recalls.append(shared / len(query) if query else 0.0)
+            if shared:
+                hits += 1
+                precision_sum += hits / rank
+        aps.append(precision_sum / hits if hits else 0.0)
+    p, r = sum(precisions) / len(precisions), sum(recalls) / len(recalls)
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "map": sum(aps) / len(aps)}  # fmt: skip
+
+
+@pytest.mark.parametrize(("seed", "k"), [(0, 5), (1, 10), (2, 1)])
+def test_retrieval_metrics_match_the_definitions(seed: int, k: int) -> None:
+    rng = np.random.default_rng(seed)
+    queries, archive = rng.normal(size=(37, 8)), rng.normal(size=(53, 8))
+    q_labels = rng.random((37, 19)) < 0.15
+    a_labels = rng.random((53, 19)) < 0.15
+    q_labels[3] = False  # a query without labels
+    a_labels[7] = False  # an archive item without labels
+    got = retrieval_metrics(queries, q_labels, archive, a_labels, k)
+    want = reference_retrieval(queries, q_labels, archive, a_labels, k)
+    assert got == pytest.approx(want, rel=1e-6, abs=1e-9)
+
+
+def test_top_k_orders_by_similarity_and_breaks_ties_by_index() -> None:
+    archive = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 0.0], [1.0, 1.0]])
+    assert top_k(np.array([[1.0, 0.0]]), archive, 3).tolist() == [[0, 2, 3]]
+    with pytest.raises(ValueError, match="exceeds the archive"):
+        top_k(np.array([[1.0, 0.0]]), archive, 5)
+
+
+def test_identical_embeddings_retrieve_perfectly() -> None:
+    labels = np.eye(6, 19, dtype=bool)
+    emb = np.eye(6, 6)
+    assert retrieval_metrics(emb, labels, emb, labels, 1) == pytest.approx(
+        {"precision": 1.0, "recall": 1.0, "f1": 1.0, "map": 1.0}
+    )
+
+
+def test_confusion_and_iou_match_scikit_learn() -> None:
+    from sklearn.metrics import confusion_matrix, jaccard_score
+
+    from csmoe.evaluation.segmentation import IGNORE, confusion, iou_scores
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(-1, 5, size=(4, 30, 30))  # -1: ignored pixels
+    predicted = rng.integers(0, 5, size=(4, 30, 30))
+    matrix = confusion(truth, predicted, 5)
+    valid = truth != IGNORE
+    expected = confusion_matrix(truth[valid], predicted[valid], labels=range(5))
+    np.testing.assert_array_equal(matrix, expected)
+    iou, miou = iou_scores(matrix)
+    np.testing.assert_allclose(iou, jaccard_score(truth[valid], predicted[valid], average=None))
+    assert miou == pytest.approx(jaccard_score(truth[valid], predicted[valid], average="macro"))
+
+
+def test_iou_leaves_out_classes_never_seen() -> None:
+    from csmoe.evaluation.segmentation import iou_scores
+
+    matrix = np.array([[5, 1, 0], [2, 4, 0], [0, 0, 0]])
+    iou, miou = iou_scores(matrix)
+    assert np.isnan(iou[2]) and miou == pytest.approx((5 / 8 + 4 / 7) / 2)
+
+
+def test_linear_probe_learns_an_informative_feature_and_not_noise() -> None:
+    from csmoe.evaluation.classification import linear_probe
+
+    rng = np.random.default_rng(0)
+    labels = rng.random((400, 19)) < 0.3
+    informative = labels + rng.normal(scale=0.3, size=labels.shape)
+    noise = rng.normal(size=labels.shape)
+    good = linear_probe(informative[:300], labels[:300], informative[300:], labels[300:])
+    bad = linear_probe(noise[:300], labels[:300], noise[300:], labels[300:])
+    assert good["micro_map"] > 0.95 and good["macro_f1"] > 0.9
+    assert bad["micro_map"] < 0.45 and good["classes"] == 19
