@@ -33,6 +33,7 @@ include: "workflow/rules/sample.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/shards.smk"
 include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:

@@ -419,6 +419,26 @@ def _run_evaluate(args: argparse.Namespace) -> None:
           file=sys.stderr)  # fmt: skip
 
 
+def _study_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metrics", type=Path, nargs="+", required=True,
+                        help="results/evaluate/ARCHIVE/SAMPLER/MODEL/metrics.json")  # fmt: skip
+    parser.add_argument("--logs", type=Path, nargs="+", required=True,
+                        help="results/pretrain/ARCHIVE/SAMPLER/MODEL/log.jsonl")  # fmt: skip
+    parser.add_argument("--examples", type=Path, required=True,
+                        help="the metrics.json whose retrieval examples are drawn")  # fmt: skip
+    parser.add_argument("--queries", type=Path, required=True, help="validation shards")
+    parser.add_argument("--archive", type=Path, required=True, help="test shards")
+    parser.add_argument("--out", type=Path, required=True, help="folder: table.csv, ...")
+
+
+def _run_study(args: argparse.Namespace) -> None:
+    from csmoe.study.run import write_study
+
+    write_study(args.metrics, args.logs, args.out, examples=args.examples,
+                queries=args.queries, archive=args.archive)  # fmt: skip
+    print(f"study table and figures in {args.out}", file=sys.stderr)
+
+
 # name: (help, arguments, run); a command's imports happen only when it is chosen.
 COMMANDS = {
     "index": ("index an archive into GeoParquet", _index_arguments, _run_index),
@@ -462,6 +482,11 @@ COMMANDS = {
         "frozen-encoder classification, segmentation, retrieval and cost: metrics.json",
         _evaluate_arguments,
         _run_evaluate,
+    ),
+    "study": (
+        "the comparison table and figures of every evaluated encoder",
+        _study_arguments,
+        _run_study,
     ),
     "plot-training": (
         "loss curves of a pretraining run (log.jsonl) as a PNG",

@@ -69,6 +69,11 @@ def _check_pretrain(config: dict[str, Any], source: str | os.PathLike[str]) -> N
             raise InputError(
                 source, f"config key pretrain.{key}: {outside[0]!r} is not in study.{pool_key}"
             )
+    untrained = [a for a in config["evaluation"]["archives"] if a not in pretrain["archives"]]
+    if untrained:
+        raise InputError(
+            source, f"config key evaluation.archives: {untrained[0]!r} is not in pretrain.archives"
+        )
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:

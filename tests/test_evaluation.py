@@ -108,3 +108,32 @@ def test_evaluation_manifest_takes_a_split_or_a_stratified_cap(manifest: Path) -
     with pytest.raises(InputError, match="no labelled patch in the train split"):
         evaluation_manifest(table, "train", None, seed=0)
     assert np.allclose(whole["weight"], 1.0)
+
+
+def test_study_table_and_figures(shards: Path, exported: Path, tmp_path: Path) -> None:
+    splits = ["--train", str(shards), "--queries", str(shards), "--test", str(shards),
+              "--segmentation-epochs", "1"]  # fmt: skip
+    runs = {
+        "w/thematic_climatic/moe": ["--encoder", str(exported)],
+        "w/baseline/random_init_moe": ["--features", "random_init", "--encoder", str(exported)],
+        "w/baseline/band_stats": ["--features", "band_stats"],
+    }
+    for name, extra in runs.items():
+        assert main(["evaluate", *extra, *splits, "--out", str(tmp_path / "eval" / name)]) == 0
+    log = tmp_path / "pretrain" / "w" / "thematic_climatic" / "moe"
+    assert main(["pretrain", "--shards", str(shards), "--preset", "csmoe_tiny", "--steps", "2",
+                 "--batch-size", "4", "--expert-log-every", "1", "--workers", "0",
+                 "--out", str(log)]) == 0  # fmt: skip
+    metrics = [str(tmp_path / "eval" / name / "metrics.json") for name in runs]
+    example = metrics[0]
+    args = ["study", "--metrics", *metrics, "--logs", str(log / "log.jsonl"), "--examples",
+            example, "--queries", str(shards), "--archive", str(shards),
+            "--out", str(tmp_path / "study")]  # fmt: skip
+    assert main(args) == 0
+    table = pd.read_csv(tmp_path / "study" / "table.csv")
+    assert list(table["model"]) == ["moe", "random_init_moe", "band_stats"]
+    assert list(table["features"]) == ["pretrained", "random_init", "band_stats"]
+    assert table["ret_s1_to_s2_f1@10"].isna().tolist() == [False, False, True]
+    assert "| — |" in (tmp_path / "study" / "table.md").read_text()
+    for figure in ("quality_vs_cost", "pretraining_loss", "expert_shares", "retrieval_examples"):
+        assert (tmp_path / "study" / f"{figure}.png").stat().st_size > 5000, figure

@@ -56,6 +56,7 @@ def test_shipped_configs_are_valid(name: str) -> None:
         (lambda c: c["pretrain"].update(samplers=["full"]), "pretrain.samplers"),
         (lambda c: c["pretrain"].update(epochs=3), "pretrain"),  # steps and epochs
         (lambda c: c["pretrain"]["models"].update(x={"preset": "vit_h"}), "pretrain.models.x"),
+        (lambda c: c["evaluation"].update(archives=["examples"]), "evaluation.archives"),
     ],
 )
 def test_schema_violations_name_the_key(change, key: str) -> None:
@@ -112,6 +113,10 @@ def test_dry_run_of_the_study_config_on_fixtures(
     assert f"{run}/encoder.safetensors" in log and f"{run}/loss.png" in log
     # Four GPUs per job: one process per GPU.
     assert "torchrun --standalone --nproc-per-node 4 -m csmoe pretrain" in log
+    assert "results/evaluate/bigearthnet_v2/thematic_climatic/csmae_b/metrics.json" in log
+    assert "results/evaluate/bigearthnet_v2/baseline/random_init_csmoe_b16/metrics.json" in log
+    assert "results/shards/bigearthnet_v2/eval_test" in log and "--size 10000" in log
+    assert "results/study/table.md" in log
 
 
 def test_slurm_profile_sets_cluster_resources(tmp_path: Path) -> None:
@@ -147,6 +152,7 @@ def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
     tiny["pretrain"].update(archives=["examples"], samplers=["thematic_climatic"], steps=3,
                             batch_size=2, checkpoint_every=2)  # fmt: skip
     tiny["pretrain"]["models"] = {"moe": {"preset": "csmoe_tiny", "variant": "SECD"}}
+    tiny["evaluation"]["archives"] = []  # the six examples have no validation split
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(tiny))
     args = ("--cores", "1", "--configfile", str(path), "--directory", str(tmp_path))

@@ -91,12 +91,15 @@ class ShardFile:
                 header = json.loads(handle.read(size))
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise InputError(self.path, f"unreadable safetensors header ({error})") from None
-        header.pop("__metadata__", None)
+        self.metadata: dict[str, str] = header.pop("__metadata__", None) or {}
         self.data_start = 8 + size
         self.tensors = {
             name: (np.dtype(_DTYPES[t["dtype"]]), tuple(t["shape"]), t["data_offsets"][0])
             for name, t in header.items()
         }
+
+    def patch_ids(self) -> list[str]:
+        return json.loads(self.metadata.get("patch_ids", "[]"))
 
     def read_rows(self, name: str, rows: np.ndarray) -> np.ndarray:
         """Rows `rows` (sample indices) of tensor `name`, in the order given."""

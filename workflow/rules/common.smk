@@ -20,6 +20,15 @@ shell.prefix(
     f"export PYTHONPATH={shlex.quote(workflow.basedir)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
 )
 
+STUDY_OUTPUTS = (
+    "table.csv",
+    "table.md",
+    "quality_vs_cost.png",
+    "pretraining_loss.png",
+    "expert_shares.png",
+    "retrieval_examples.png",
+)
+
 EMBEDDED_ROOTS = {
     "examples": {
         "s1_root": "resources/examples/BigEarthNet-S1-v1.0",
@@ -191,6 +200,17 @@ def pretrain_launcher(wildcards, resources):
     return "python -m csmoe"
 
 
+def run_keys():
+    """(archive, sampler, model) of every pretraining run."""
+    pretrain = config["pretrain"]
+    return [
+        (archive, sampler, model)
+        for archive in pretrain["archives"]
+        for sampler in pretrain["samplers"]
+        for model in pretrain["models"]
+    ]
+
+
 def pretrain_runs():
     return expand(
         "results/pretrain/{archive}/{sampler}/{model}",
@@ -198,6 +218,71 @@ def pretrain_runs():
         sampler=config["pretrain"]["samplers"],
         model=list(config["pretrain"]["models"]),
     )
+
+
+def eval_manifest_arguments(wildcards):
+    size = config["evaluation"]["split_size"][wildcards.split]
+    args = ["--split", wildcards.split, "--seed", str(config["seed"])]
+    if size is not None:
+        args += ["--size", str(size)]
+    return shlex.join(args)
+
+
+def evaluation_shards(wildcards):
+    """Shards of the probe-training, query and test splits of the run's archive."""
+    root = f"results/shards/{wildcards.archive}"
+    return {
+        "train": f"{root}/eval_train",
+        "queries": f"{root}/eval_validation",
+        "test": f"{root}/eval_test",
+    }
+
+
+def baseline_encoder(wildcards):
+    """Any run of the model gives the architecture and normalisation of its baseline."""
+    sampler = config["pretrain"]["samplers"][0]
+    return f"results/pretrain/{wildcards.archive}/{sampler}/{wildcards.model}/encoder.safetensors"
+
+
+def evaluation_arguments():
+    evaluation = config["evaluation"]
+    args = ["--device", evaluation["device"], "--seed", str(config["seed"])]
+    args += ["--segmentation-epochs", str(evaluation["segmentation_epochs"])]
+    return shlex.join(args)
+
+
+def evaluated_keys():
+    """(archive, sampler, model) of the runs evaluated (evaluation.archives)."""
+    return [key for key in run_keys() if key[0] in config["evaluation"]["archives"]]
+
+
+def evaluations():
+    """metrics.json of every evaluated run and its baselines, runs first."""
+    pretrain = config["pretrain"]
+    files = [
+        f"results/evaluate/{archive}/{sampler}/{model}/metrics.json"
+        for archive, sampler, model in evaluated_keys()
+    ]
+    for archive in config["evaluation"]["archives"]:
+        files += [
+            f"results/evaluate/{archive}/baseline/random_init_{model}/metrics.json"
+            for model in pretrain["models"]
+        ]
+        files.append(f"results/evaluate/{archive}/baseline/band_stats/metrics.json")
+    return files
+
+
+def study_inputs(wildcards):
+    """Evaluations, logs, and the run and shards whose retrieval examples are drawn."""
+    keys = evaluated_keys()
+    archive, sampler, model = next((k for k in keys if "moe" in k[2]), keys[0])
+    return {
+        "metrics": evaluations(),
+        "logs": [f"results/pretrain/{a}/{s}/{m}/log.jsonl" for a, s, m in keys],
+        "examples": f"results/evaluate/{archive}/{sampler}/{model}/metrics.json",
+        "queries": f"results/shards/{archive}/eval_validation",
+        "archive": f"results/shards/{archive}/eval_test",
+    }
 
 
 def study_outputs():
@@ -219,4 +304,6 @@ def study_outputs():
     )
     for run in pretrain_runs():
         outputs += [f"{run}/encoder.safetensors", f"{run}/loss.png"]
+    if config["evaluation"]["archives"]:
+        outputs += [f"results/study/{name}" for name in STUDY_OUTPUTS]
     return outputs

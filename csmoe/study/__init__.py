@@ -1,0 +1,1 @@
+"""The study's summary: one comparison table of every evaluated encoder, and figures."""

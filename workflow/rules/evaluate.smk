@@ -1,0 +1,138 @@
+# Evaluation: split shards, every encoder and baseline on every task, the study summary.
+
+
+rule eval_manifest:
+    """One official split of an archive (optionally capped) for evaluation."""
+    input:
+        "results/index/{archive}.parquet",
+    output:
+        "results/sample/{archive}/eval_{split}.parquet",
+    log:
+        "logs/evaluate/{archive}_manifest_{split}.log",
+    wildcard_constraints:
+        split="train|validation|test",
+    conda:
+        "../../envs/csmoe.yaml"
+    params:
+        arguments=eval_manifest_arguments,
+    shell:
+        "python -m csmoe eval-manifest --index {input} {params.arguments}"
+        " --out {output} > {log} 2>&1"
+
+
+rule evaluate:
+    """A pretrained encoder on classification, segmentation, retrieval and cost."""
+    input:
+        unpack(evaluation_shards),
+        encoder="results/pretrain/{archive}/{sampler}/{model}/encoder.safetensors",
+    output:
+        "results/evaluate/{archive}/{sampler}/{model}/metrics.json",
+    log:
+        "logs/evaluate/{archive}_{sampler}_{model}.log",
+    benchmark:
+        "benchmarks/evaluate/{archive}_{sampler}_{model}.tsv"
+    wildcard_constraints:
+        sampler="thematic_climatic|random|full",
+    conda:
+        "../../envs/csmoe.yaml"
+    resources:
+        mem_mb=16000,
+        runtime=480,
+    params:
+        arguments=evaluation_arguments(),
+        out=lambda wildcards, output: os.path.dirname(output[0]),
+    shell:
+        "python -m csmoe evaluate --encoder {input.encoder} --train {input.train}"
+        " --queries {input.queries} --test {input.test} {params.arguments}"
+        " --out {params.out} > {log} 2>&1"
+
+
+rule evaluate_random_init:
+    """Baseline: the model's architecture with random weights."""
+    input:
+        unpack(evaluation_shards),
+        encoder=baseline_encoder,
+    output:
+        "results/evaluate/{archive}/baseline/random_init_{model}/metrics.json",
+    log:
+        "logs/evaluate/{archive}_random_init_{model}.log",
+    benchmark:
+        "benchmarks/evaluate/{archive}_random_init_{model}.tsv"
+    conda:
+        "../../envs/csmoe.yaml"
+    resources:
+        mem_mb=16000,
+        runtime=480,
+    params:
+        arguments=evaluation_arguments(),
+        out=lambda wildcards, output: os.path.dirname(output[0]),
+    shell:
+        "python -m csmoe evaluate --features random_init --encoder {input.encoder}"
+        " --train {input.train} --queries {input.queries} --test {input.test}"
+        " {params.arguments} --out {params.out} > {log} 2>&1"
+
+
+rule evaluate_band_stats:
+    """Baseline: per-band means and standard deviations, no network."""
+    input:
+        unpack(evaluation_shards),
+    output:
+        "results/evaluate/{archive}/baseline/band_stats/metrics.json",
+    log:
+        "logs/evaluate/{archive}_band_stats.log",
+    benchmark:
+        "benchmarks/evaluate/{archive}_band_stats.tsv"
+    conda:
+        "../../envs/csmoe.yaml"
+    params:
+        arguments=evaluation_arguments(),
+        out=lambda wildcards, output: os.path.dirname(output[0]),
+    shell:
+        "python -m csmoe evaluate --features band_stats --train {input.train}"
+        " --queries {input.queries} --test {input.test} {params.arguments}"
+        " --out {params.out} > {log} 2>&1"
+
+
+rule study_table:
+    """One table of every encoder and baseline, and the study's figures."""
+    input:
+        unpack(study_inputs),
+    output:
+        table=report(
+            "results/study/table.csv",
+            caption="../report/study_table.rst",
+            category="Study",
+        ),
+        markdown="results/study/table.md",
+        quality=report(
+            "results/study/quality_vs_cost.png",
+            caption="../report/study_quality.rst",
+            category="Study",
+        ),
+        losses=report(
+            "results/study/pretraining_loss.png",
+            caption="../report/study_losses.rst",
+            category="Study",
+        ),
+        experts=report(
+            "results/study/expert_shares.png",
+            caption="../report/study_experts.rst",
+            category="Study",
+        ),
+        examples=report(
+            "results/study/retrieval_examples.png",
+            caption="../report/study_examples.rst",
+            category="Study",
+        ),
+    log:
+        "logs/study/study_table.log",
+    benchmark:
+        "benchmarks/study/study_table.tsv"
+    conda:
+        "../../envs/csmoe.yaml"
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.table),
+    shell:
+        "python -m csmoe study --metrics {input.metrics} --logs {input.logs}"
+        " --examples {input.examples} --queries {input.queries} --archive {input.archive}"
+        " --out {params.out} > {log} 2>&1"
