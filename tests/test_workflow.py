@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import browser
 import pandas as pd
 import pytest
 import yaml
@@ -144,7 +145,13 @@ def test_snakefmt_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
+TINY_ARGS = ("--cores", "1", "--configfile", "tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """The whole workflow, index to pretraining, on the six real examples."""
+    tmp_path = tmp_path_factory.mktemp("tiny_run")
     tiny = load_yaml("config.yaml")
     tiny["study"].update(archives=["examples"], sample=["examples"], shard=["examples"])
     tiny["index"]["threads"] = 1
@@ -153,11 +160,14 @@ def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
                             batch_size=2, checkpoint_every=2)  # fmt: skip
     tiny["pretrain"]["models"] = {"moe": {"preset": "csmoe_tiny", "variant": "SECD"}}
     tiny["evaluation"]["archives"] = []  # the six examples have no validation split
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny))
-    args = ("--cores", "1", "--configfile", str(path), "--directory", str(tmp_path))
-    result = snakemake(*args, cwd=tmp_path)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny))
+    result = snakemake(*TINY_ARGS, "--directory", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    return tmp_path
+
+
+def test_end_to_end_run_on_a_tiny_config(tiny_run: Path) -> None:
+    tmp_path = tiny_run
     index = pd.read_parquet(tmp_path / "results" / "index" / "examples.parquet")
     assert len(index) == 6
     assert (tmp_path / "logs" / "index" / "examples.log").is_file()
@@ -182,5 +192,18 @@ def test_end_to_end_run_on_a_tiny_config(tmp_path: Path) -> None:
     assert json.loads((run / "encoder.json").read_text())["variant"] == "SECD"
     assert (run / "loss.png").stat().st_size > 1000
     assert (tmp_path / "logs" / "pretrain" / "examples_thematic_climatic_moe.log").is_file()
-    rerun = snakemake(*args, "-n", cwd=tmp_path)
+    rerun = snakemake(*TINY_ARGS, "--directory", str(tmp_path), "-n", cwd=tmp_path)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+
+@pytest.mark.skipif(browser.chromium() is None, reason="needs chromium (.ci/run installs it)")
+def test_report_renders_in_chromium(tiny_run: Path) -> None:
+    report = tiny_run / "report.html"
+    result = snakemake(*TINY_ARGS, "--directory", str(tiny_run), "--report", str(report),
+                       cwd=tiny_run)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    dom = browser.dump_dom(report, tiny_run / "chromium-profile")
+    for category in ("Descriptors", "Sampling", "Pretraining"):
+        assert category in dom  # the report's application rendered its menu
+    # descriptors.png, sampling_map.png, sampling_distributions.png, the run's loss.png
+    assert browser.images_that_load(report, tiny_run / "browser") == (4, 4)
