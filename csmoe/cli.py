@@ -401,6 +401,8 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--seed", type=int, default=0, help="probe, decoder, random weights")
     parser.add_argument("--segmentation-epochs", type=int, default=30)
+    parser.add_argument("--finetune-epochs", type=int, default=0,
+                        help="also fine-tune encoder and head for S2 classes")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=32, help="feature extraction")
 
 
@@ -413,7 +415,8 @@ def _run_evaluate(args: argparse.Namespace) -> None:
     evaluate(
         args.features, args.encoder, train=args.train, queries=args.queries, test=args.test,
         out=args.out, device=args.device, seed=args.seed,
-        segmentation_epochs=args.segmentation_epochs, batch_size=args.batch_size,
+        segmentation_epochs=args.segmentation_epochs, finetune_epochs=args.finetune_epochs,
+        batch_size=args.batch_size,
     )  # fmt: skip
     print(f"{args.features} features evaluated into {args.out} in {_since(start)}",
           file=sys.stderr)  # fmt: skip

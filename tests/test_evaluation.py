@@ -59,11 +59,13 @@ def test_load_encoder_restores_weights_and_description(exported: Path) -> None:
 def test_evaluate_writes_every_task(shards: Path, exported: Path, tmp_path: Path, features):
     args = ["evaluate", "--features", features, "--encoder", str(exported), "--train",
             str(shards), "--queries", str(shards), "--test", str(shards),
-            "--segmentation-epochs", "2", "--out", str(tmp_path)]  # fmt: skip
+            "--segmentation-epochs", "2", "--finetune-epochs", "1",
+            "--out", str(tmp_path)]  # fmt: skip
     assert main(args) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["samples"] == {"train": 20, "validation": 20, "test": 20}
-    assert set(metrics["classification"]) == {"s1", "s2"}
+    tuned = {"s2_finetuned"} if features != "band_stats" else set()
+    assert set(metrics["classification"]) == {"s1", "s2"} | tuned
     assert 0 <= metrics["classification"]["s2"]["micro_map"] <= 1 + 1e-9
     directions = {"s1->s1", "s2->s2"} | (
         {"s1->s2", "s2->s1"} if features != "band_stats" else set()

@@ -4,6 +4,9 @@ Splits: the probe-training split (classification probe, segmentation decoder), t
 validation split (retrieval queries) and the test split (classification and
 segmentation scores, retrieval archive), each a shard folder.
 
+With `finetune_epochs`, S2 classification is also scored after fine-tuning a copy of
+the encoder with a linear head (`classification.s2_finetuned`).
+
 Feature extractors: a pretrained encoder; the same architecture with random weights
 (`random_init`, seeded; normalised like the pretrained one); per-band statistics
 (`band_stats`, no network; retrieval within a sensor only, no segmentation).
@@ -22,6 +25,7 @@ from csmoe.data.shard_format import read_stats
 from csmoe.evaluation.classification import linear_probe
 from csmoe.evaluation.efficiency import efficiency
 from csmoe.evaluation.features import SENSORS, BandStatistics, Featurizer, split_features
+from csmoe.evaluation.finetune import finetune
 from csmoe.evaluation.retrieval import retrieval_metrics, top_k
 from csmoe.evaluation.segmentation import segmentation
 from csmoe.models.encoder import CrossSensorEncoder
@@ -104,6 +108,7 @@ def evaluate(
     device: str = "auto",
     seed: int = 0,
     segmentation_epochs: int = 30,
+    finetune_epochs: int = 0,
     batch_size: int = 32,
 ) -> dict:
     torch_device = pick_device(device)
@@ -120,5 +125,10 @@ def evaluate(
         "retrieval_examples": examples,
         "efficiency": None if kind == "band_stats" else efficiency(features.encoder, torch_device),
     }
+    if finetune_epochs and kind != "band_stats":
+        metrics["classification"]["s2_finetuned"] = finetune(
+            features.encoder, train, test, features.stats(), epochs=finetune_epochs,
+            device=torch_device, seed=seed, batch_size=batch_size,
+        )  # fmt: skip
     write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     return metrics

@@ -248,6 +248,7 @@ def evaluation_arguments():
     evaluation = config["evaluation"]
     args = ["--device", evaluation["device"], "--seed", str(config["seed"])]
     args += ["--segmentation-epochs", str(evaluation["segmentation_epochs"])]
+    args += ["--finetune-epochs", str(evaluation["finetune_epochs"])]
     return shlex.join(args)
 
 
