@@ -14,7 +14,7 @@ from csmoe.cli import main
 from csmoe.data.shard_format import read_index, read_stats
 from csmoe.errors import InputError
 from csmoe.models import create_model, load_encoder
-from csmoe.models.export import save_encoder
+from csmoe.models.export import input_description, save_encoder
 from csmoe.sampling.splits import evaluation_manifest
 
 
@@ -36,13 +36,10 @@ def exported(shards: Path, tmp_path_factory) -> Path:
     """A tiny encoder exported as the pretrain stage does (random weights)."""
     torch.manual_seed(1)
     encoder = create_model("csmoe_tiny").encoder
-    index, stats = read_index(shards), read_stats(shards)
-    bands = {"s2": index["s2_bands"], "s1": index["s1_bands"]}
-    norm = {s: {"mean": [stats[b]["mean"] for b in names], "std": [stats[b]["std"] for b in names]}
-            for s, names in bands.items()}  # fmt: skip
     path = tmp_path_factory.mktemp("encoder") / "encoder.safetensors"
     origin = {"preset": "csmoe_tiny", "variant": "CECD", "step": 0, "run_id": "x"}
-    save_encoder(encoder, path, inputs={"bands": bands, "normalisation": norm}, origin=origin)
+    inputs = input_description(read_index(shards), read_stats(shards))
+    save_encoder(encoder, path, inputs=inputs, origin=origin)
     return path
 
 

@@ -7,6 +7,7 @@ import time
 
 import torch
 
+from csmoe.devices import autocast
 from csmoe.models.flops import encoder_cost
 
 TIMED_STEPS, BATCH = 5, 16
@@ -17,10 +18,9 @@ def images_per_second(encoder, device: torch.device, batch: int = BATCH) -> floa
     side = encoder.img_size
     channels = encoder.patch_embed["s2"].proj.in_channels
     x = torch.randn(batch, channels, side, side, device=device)
-    autocast = torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda")
 
     def step() -> None:
-        with autocast:
+        with autocast(device):
             encoder.embedding(x, "s2")
 
     step()  # warm-up

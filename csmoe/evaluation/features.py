@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from csmoe.data.loader import ShardDataset
+from csmoe.devices import autocast
 from csmoe.errors import InputError
+from csmoe.models.encoder import resample
 
 SENSORS = ("s1", "s2")
 
@@ -64,20 +65,13 @@ class Featurizer:
 
     @torch.no_grad()
     def __call__(self, batch: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        out, token_map = {}, None
-        autocast = torch.autocast(
-            self.device.type, torch.bfloat16, enabled=self.device.type == "cuda"
-        )
+        out, tokens = {}, {}
         for sensor in SENSORS:
-            x = batch[sensor].to(self.device)
-            if x.shape[-1] != self.img:
-                x = F.interpolate(x, size=(self.img, self.img), mode="bicubic", align_corners=False)
-            with autocast:
-                if sensor == "s2":
-                    token_map = self.encoder.forward_intermediates(x, sensor, [-1], norm=True)[0]
-                    out[sensor] = self.encoder.fc_norm(token_map.flatten(2).mean(dim=2))
-                else:
-                    out[sensor] = self.encoder.embedding(x, sensor)
+            with autocast(self.device):
+                x = resample(batch[sensor].to(self.device), self.img)
+                tokens[sensor] = self.encoder.forward_features(x, sensor)
+                out[sensor] = self.encoder.pool(tokens[sensor])
+        token_map = self.encoder.patch_map(tokens["s2"])
         return {s: v.float().cpu() for s, v in out.items()}, token_map.half().cpu()
 
 

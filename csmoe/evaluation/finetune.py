@@ -15,14 +15,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from csmoe.data.loader import ShardDataset
+from csmoe.devices import autocast
 from csmoe.evaluation.classification import multilabel_metrics
-
-
-def _images(batch: dict, side: int, device) -> torch.Tensor:
-    x = batch["s2"].to(device)
-    if x.shape[-1] != side:
-        x = F.interpolate(x, size=(side, side), mode="bicubic", align_corners=False)
-    return x
+from csmoe.models.encoder import resample
 
 
 def finetune(encoder, train, test, stats, *, epochs: int, device, seed: int = 0,
@@ -35,23 +30,23 @@ def finetune(encoder, train, test, stats, *, epochs: int, device, seed: int = 0,
         [{"params": model.parameters(), "lr": 1e-4}, {"params": head.parameters(), "lr": 1e-3}],
         weight_decay=0.05,
     )
-    autocast = torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda")
     data = ShardDataset(train, seed=seed, stats=stats)
     for epoch in range(epochs):
         data.set_epoch(epoch)
         for batch in DataLoader(data, batch_size=batch_size):
-            with autocast:
-                logits = head(model.embedding(_images(batch, model.img_size, device), "s2"))
+            with autocast(device):
+                x = resample(batch["s2"].to(device), model.img_size)
+                logits = head(model.embedding(x, "s2"))
             loss = F.binary_cross_entropy_with_logits(logits.float(), batch["labels"].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
     model.eval()
     scores, labels = [], []
-    with torch.no_grad(), autocast:
+    with torch.no_grad(), autocast(device):
         for batch in DataLoader(ShardDataset(test, shuffle=False, flips=False, stats=stats),
                                 batch_size=batch_size):  # fmt: skip
-            x = _images(batch, model.img_size, device)
+            x = resample(batch["s2"].to(device), model.img_size)
             scores.append(torch.sigmoid(head(model.embedding(x, "s2")).float()).cpu().numpy())
             labels.append(batch["labels"].numpy())
     return multilabel_metrics(np.concatenate(labels), np.concatenate(scores)) | {"epochs": epochs}

@@ -22,15 +22,14 @@ import torch
 
 from csmoe.atomic import write_text
 from csmoe.data.shard_format import read_stats
+from csmoe.devices import pick_device
 from csmoe.evaluation.classification import linear_probe
 from csmoe.evaluation.efficiency import efficiency
 from csmoe.evaluation.features import SENSORS, BandStatistics, Featurizer, split_features
 from csmoe.evaluation.finetune import finetune
 from csmoe.evaluation.retrieval import retrieval_metrics, top_k
 from csmoe.evaluation.segmentation import segmentation
-from csmoe.models.encoder import CrossSensorEncoder
-from csmoe.models.export import load_encoder, read_description
-from csmoe.training.distributed import pick_device
+from csmoe.models.export import build_encoder, load_encoder, read_description
 
 KINDS = ("pretrained", "random_init", "band_stats")
 RETRIEVAL_K = (5, 10)
@@ -42,11 +41,8 @@ def extractor(kind: str, encoder_path, train_folder, device, seed: int):
         return BandStatistics(read_stats(train_folder))
     if kind == "pretrained":
         return Featurizer(load_encoder(encoder_path), device)
-    description = read_description(encoder_path)
     torch.manual_seed(seed)
-    encoder = CrossSensorEncoder(**description["encoder"])
-    encoder.description = description
-    return Featurizer(encoder, device)
+    return Featurizer(build_encoder(read_description(encoder_path)), device)
 
 
 def retrieval(queries, archive, cross_sensor: bool) -> tuple[dict, dict]:
@@ -89,10 +85,10 @@ def dense(train, test, epochs: int, seed: int) -> dict | None:
     )  # fmt: skip
 
 
-def describe(kind: str, encoder_path) -> dict:
+def describe(kind: str, features, encoder_path) -> dict:
     if kind == "band_stats":
         return {"kind": kind}
-    description = read_description(encoder_path)
+    description = features.encoder.description
     keys = ("preset", "variant", "run_id", "step")
     return {"kind": kind, "encoder": str(encoder_path)} | {k: description.get(k) for k in keys}
 
@@ -117,7 +113,7 @@ def evaluate(
     splits = {name: split_features(path, features, batch_size) for name, path in folders.items()}
     ranked, examples = retrieval(splits["validation"], splits["test"], kind != "band_stats")
     metrics = {
-        "features": describe(kind, encoder_path),
+        "features": describe(kind, features, encoder_path),
         "samples": {name: len(split.patch_ids) for name, split in splits.items()},
         "classification": classification(splits["train"], splits["test"], seed),
         "segmentation": dense(splits["train"], splits["test"], segmentation_epochs, seed),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+import torch.nn.functional as F
 from timm.layers import Mlp, PatchEmbed
 from timm.models.vision_transformer import Block
 from torch import nn
@@ -24,6 +25,14 @@ from csmoe.models.pos_embed import sincos_2d
 from csmoe.models.soft_moe import SoftMoE, soft_moe_layer
 
 SENSORS = ("s1", "s2")
+
+
+def resample(images: torch.Tensor, side: int) -> torch.Tensor:
+    """Images (B, C, h, w) to side x side, bicubic (BigEarthNet's 120 px patches to an
+    encoder's input side), as in pretraining; unchanged when already that size."""
+    if images.shape[-1] == side:
+        return images
+    return F.interpolate(images, size=(side, side), mode="bicubic", align_corners=False)
 
 
 class CrossSensorEncoder(nn.Module):
@@ -144,14 +153,19 @@ class CrossSensorEncoder(nn.Module):
         for moe in self.moe_layers():
             moe.sensor = sensor
         tokens = self.add_cls(self.embed(x, sensor), sensor)
-        grid = x.shape[-1] // self.patch_size
         maps = {}
         for i, blk in enumerate(blocks[: wanted[-1] + 1]):
             tokens = blk(tokens)
             if i in wanted:
-                out = self.norm(tokens) if norm else tokens
-                maps[i] = out[:, 1:].transpose(1, 2).reshape(x.shape[0], -1, grid, grid)
+                maps[i] = self.patch_map(self.norm(tokens) if norm else tokens)
         return [maps[i % len(blocks)] for i in indices]
+
+    @staticmethod
+    def patch_map(tokens: torch.Tensor) -> torch.Tensor:
+        """(B, 1 + L, D) tokens, class token first -> (B, D, h, w) map of the patch tokens."""
+        b, length, d = tokens.shape
+        grid = int((length - 1) ** 0.5)
+        return tokens[:, 1:].transpose(1, 2).reshape(b, d, grid, grid)
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
         """Mean of the patch tokens, then LayerNorm: the downstream embedding."""

@@ -68,13 +68,29 @@ def read_description(path: str | os.PathLike[str]) -> dict:
     return description
 
 
+def build_encoder(description: dict) -> CrossSensorEncoder:
+    """The described architecture (fresh weights), with `encoder.description` set."""
+    encoder = CrossSensorEncoder(**description["encoder"])
+    encoder.description = description
+    return encoder
+
+
+def input_description(index: dict, stats: dict[str, dict[str, float]]) -> dict:
+    """Band names per sensor in channel order and their normalisation (mean, std), from a
+    shard folder's index.json and statistics."""
+    bands = {"s2": index["s2_bands"], "s1": index["s1_bands"]}
+    normalisation = {
+        sensor: {"mean": [stats[b]["mean"] for b in names], "std": [stats[b]["std"] for b in names]}
+        for sensor, names in bands.items()
+    }
+    return {"bands": bands, "normalisation": normalisation}
+
+
 def load_encoder(path: str | os.PathLike[str], device: str = "cpu") -> CrossSensorEncoder:
     """The exported encoder in eval mode; its description is in `encoder.description`."""
-    description = read_description(path)
-    encoder = CrossSensorEncoder(**description["encoder"])
+    encoder = build_encoder(read_description(path))
     try:
         load_model(encoder, str(Path(path)), device=device)
     except (OSError, RuntimeError) as error:
         raise InputError(path, f"weights do not fit the description ({error})") from None
-    encoder.description = description
     return encoder.to(device).eval()

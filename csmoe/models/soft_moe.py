@@ -20,11 +20,8 @@ from functools import partial
 
 import torch
 import torch.nn.functional as F
+from timm.layers import to_2tuple
 from torch import nn
-
-
-def _pair(value):
-    return value if isinstance(value, tuple) else (value, value)
 
 
 class SoftMoE(nn.Module):
@@ -65,11 +62,11 @@ class SoftMoE(nn.Module):
         self.scale = nn.Parameter(torch.ones((), **dd))
         self.w1 = nn.Parameter(torch.empty(num_experts, in_features, hidden, **dd))
         self.w2 = nn.Parameter(torch.empty(num_experts, hidden, out, **dd))
-        with_bias = _pair(bias)
+        with_bias = to_2tuple(bias)
         self.b1 = nn.Parameter(torch.zeros(num_experts, 1, hidden, **dd)) if with_bias[0] else None
         self.b2 = nn.Parameter(torch.zeros(num_experts, 1, out, **dd)) if with_bias[1] else None
         self.act = act_layer()
-        drops = _pair(drop)
+        drops = to_2tuple(drop)
         self.drop1, self.drop2 = nn.Dropout(drops[0]), nn.Dropout(drops[1])
         self.record: bool = False
         self.sensor: str | None = None

@@ -14,6 +14,7 @@ DataLoader's in-order round robin hands them to training in step order.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,10 +48,10 @@ class GlobalBatches(IterableDataset):
             )
         self.folder = Path(folder)
         self.index = read_index(self.folder)
-        stats = read_stats(self.folder)
+        self.stats = read_stats(self.folder)
         self.norm = {
-            "s2": band_norm(stats, self.index["s2_bands"]),
-            "s1": band_norm(stats, self.index["s1_bands"]),
+            "s2": band_norm(self.stats, self.index["s2_bands"]),
+            "s1": band_norm(self.stats, self.index["s1_bands"]),
         }
         counts = np.array([s["samples"] for s in self.index["shards"]], dtype=np.int64)
         self.first_sample = np.concatenate([[0], np.cumsum(counts)])
@@ -64,6 +65,12 @@ class GlobalBatches(IterableDataset):
         self.rank, self.world_size = rank, world_size
         self._files: dict[int, ShardFile] = {}
         self._order: tuple[int, np.ndarray] | None = None
+
+    def for_steps(self, start: int, stop: int) -> GlobalBatches:
+        """The same reader, iterating steps start .. stop - 1."""
+        batches = copy.copy(self)
+        batches.start_step, batches.steps, batches._files = start, stop, {}
+        return batches
 
     @property
     def steps_per_epoch(self) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from csmoe.errors import InputError
+from csmoe.devices import pick_device
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,6 @@ class Processes:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def pick_device(choice: str) -> torch.device:
-    if choice == "auto":
-        choice = "cuda" if torch.cuda.is_available() else "cpu"
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device", "cuda requested, but no CUDA device is available")
-    return torch.device(choice)
 
 
 def start(device_choice: str) -> Processes:

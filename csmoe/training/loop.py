@@ -18,15 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from csmoe.data.shard_format import INDEX, read_stats, sha256
+from csmoe.data.shard_format import INDEX, sha256
+from csmoe.devices import autocast
 from csmoe.errors import InputError, TrainingError
 from csmoe.models import checkpoint as model_checkpoint
 from csmoe.models import create_model
-from csmoe.models.export import save_encoder
+from csmoe.models.encoder import resample
+from csmoe.models.export import input_description, save_encoder
 from csmoe.models.mae import LOSSES, CrossSensorMAE
 from csmoe.training import distributed, state
 from csmoe.training.batches import GlobalBatches
@@ -67,8 +68,7 @@ class Run:
 
     @property
     def autocast(self):
-        on_gpu = self.device.type == "cuda"
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=on_gpu)
+        return autocast(self.device)
 
 
 # ----------------------------------------------------------------------- set-up
@@ -193,13 +193,9 @@ def mask_order(run: Run, step: int) -> dict[str, torch.Tensor]:
 
 
 def images(run: Run, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    s1, s2 = (batch[s].to(run.device, non_blocking=True) for s in ("s1", "s2"))
-    if run.img != s1.shape[-1]:
-        s1, s2 = (
-            F.interpolate(x, size=(run.img, run.img), mode="bicubic", align_corners=False)
-            for x in (s1, s2)
-        )
-    return s1, s2
+    return tuple(
+        resample(batch[s].to(run.device, non_blocking=True), run.img) for s in ("s1", "s2")
+    )
 
 
 def train_step(run: Run, runner, ddp, s1, s2, order) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -281,18 +277,9 @@ def _log_entry(
 
 
 def loader(run: Run, start: int) -> DataLoader:
-    data = GlobalBatches(
-        run.options.shards,
-        batch_size=run.options.batch_size,
-        seed=run.options.seed,
-        start_step=start,
-        steps=run.total,
-        rank=run.processes.rank,
-        world_size=run.processes.world_size,
-    )
     workers = run.options.workers
     return DataLoader(
-        data,
+        run.data.for_steps(start, run.total),
         batch_size=None,
         num_workers=workers,
         pin_memory=run.device.type == "cuda",
@@ -361,14 +348,7 @@ def export(run: Run) -> None:
         variant=options.variant,
         **options.model_options,
     )
-    stats = read_stats(options.shards)
-    bands = {"s2": index["s2_bands"], "s1": index["s1_bands"]}
-    inputs = {
-        "bands": bands,
-        "normalisation": {
-            s: {"mean": [stats[b]["mean"] for b in names], "std": [stats[b]["std"] for b in names]}
-            for s, names in bands.items()
-        },
+    inputs = input_description(index, run.data.stats) | {
         "source_side": SOURCE_SIDE,
         "resampling": None if run.img == SOURCE_SIDE else "bicubic",
     }
