@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from safetensors import safe_open
+from torch.utils.data import DataLoader
 
 from csmoe.data.shard_format import band_norm, normalise, read_index, read_stats
 from csmoe.errors import InputError
@@ -88,3 +90,35 @@ def test_warmup_then_cosine_to_the_floor() -> None:
         1e-5 + (peak - 1e-5) * 0.5 * (1 + math.cos(math.pi * 89 / 90))
     )
     assert scaled_lr(1e-4, 256) == pytest.approx(2e-4)
+
+
+def copy_of(shards: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "shards"
+    shutil.copytree(shards, copy)
+    return copy
+
+
+def test_a_truncated_shard_is_named_before_training(shards, tmp_path) -> None:
+    broken = copy_of(shards, tmp_path)
+    shard = broken / "shard-00001.safetensors"
+    shard.write_bytes(shard.read_bytes()[:-1000])
+    with pytest.raises(InputError, match=r"shard-00001.safetensors: truncated shard \("):
+        batches(broken)
+    (broken / "shard-00001.safetensors").unlink()
+    with pytest.raises(InputError, match="shard listed in index.json is missing"):
+        batches(broken)
+
+
+def test_loader_workers_send_bad_input_back_as_data(shards, tmp_path) -> None:
+    """With two spawn workers (the CLI default) a read error reaches training intact."""
+    broken = copy_of(shards, tmp_path)
+    data = batches(broken, flips=False)
+    for shard in broken.glob("shard-*.safetensors"):  # cut short after the headers were read
+        shard.write_bytes(shard.read_bytes()[:2000])
+    loader = DataLoader(data.for_steps(0, 4), batch_size=None, num_workers=2,
+                        multiprocessing_context="spawn")  # fmt: skip
+    items = list(loader)
+    errors = [item["error"] for item in items if "error" in item]
+    assert len(errors) == 2  # each worker reports its first bad step, then stops
+    where, problem = errors[0]
+    assert where.endswith(".safetensors") and problem.startswith("truncated shard (row")

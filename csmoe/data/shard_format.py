@@ -97,6 +97,11 @@ class ShardFile:
             name: (np.dtype(_DTYPES[t["dtype"]]), tuple(t["shape"]), t["data_offsets"][0])
             for name, t in header.items()
         }
+        end = self.data_start + max((t["data_offsets"][1] for t in header.values()), default=0)
+        if self.path.stat().st_size < end:
+            raise InputError(
+                self.path, f"truncated shard ({self.path.stat().st_size} of {end} bytes)"
+            )
 
     def patch_ids(self) -> list[str]:
         return json.loads(self.metadata.get("patch_ids", "[]"))

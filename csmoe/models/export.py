@@ -88,6 +88,8 @@ def input_description(index: dict, stats: dict[str, dict[str, float]]) -> dict:
 
 def load_encoder(path: str | os.PathLike[str], device: str = "cpu") -> CrossSensorEncoder:
     """The exported encoder in eval mode; its description is in `encoder.description`."""
+    if not Path(path).is_file():
+        raise InputError(path, "no such encoder weights file")
     encoder = build_encoder(read_description(path))
     try:
         load_model(encoder, str(Path(path)), device=device)

@@ -9,7 +9,9 @@ of processes or loader workers, and a resumed run starts at any step without rep
 the ones before (nothing about the data is carried between steps).
 
 Inside a process, DataLoader worker w prepares the steps s with s mod workers == w; the
-DataLoader's in-order round robin hands them to training in step order.
+DataLoader's in-order round robin hands them to training in step order. A worker that
+meets bad input sends the error as data (``{"error": [file, problem]}``) and stops: the
+training process raises it, so the message is the same for any number of workers.
 """
 
 from __future__ import annotations
@@ -63,13 +65,14 @@ class GlobalBatches(IterableDataset):
         self.batch_size, self.seed, self.flips = batch_size, seed, flips
         self.start_step, self.steps = start_step, steps
         self.rank, self.world_size = rank, world_size
-        self._files: dict[int, ShardFile] = {}
+        # Every shard's header is read now: a truncated shard stops the run before training.
+        self._files = {shard: self._open(shard) for shard in range(len(self.index["shards"]))}
         self._order: tuple[int, np.ndarray] | None = None
 
     def for_steps(self, start: int, stop: int) -> GlobalBatches:
         """The same reader, iterating steps start .. stop - 1."""
         batches = copy.copy(self)
-        batches.start_step, batches.steps, batches._files = start, stop, {}
+        batches.start_step, batches.steps = start, stop
         return batches
 
     @property
@@ -101,10 +104,11 @@ class GlobalBatches(IterableDataset):
         share = self.batch_size // self.world_size
         return flags[self.rank * share : (self.rank + 1) * share]
 
-    def _file(self, shard: int) -> ShardFile:
-        if shard not in self._files:
-            self._files[shard] = ShardFile(self.folder / self.index["shards"][shard]["file"])
-        return self._files[shard]
+    def _open(self, shard: int) -> ShardFile:
+        path = self.folder / self.index["shards"][shard]["file"]
+        if not path.is_file():
+            raise InputError(path, "shard listed in index.json is missing")
+        return ShardFile(path)
 
     def read(self, positions: np.ndarray, name: str) -> np.ndarray:
         """Tensor `name` of the samples at `positions`, in that order."""
@@ -113,7 +117,9 @@ class GlobalBatches(IterableDataset):
         for shard in np.unique(shards):
             picked = np.nonzero(shards == shard)[0]
             parts.append(
-                self._file(int(shard)).read_rows(name, positions[picked] - self.first_sample[shard])
+                self._files[int(shard)].read_rows(
+                    name, positions[picked] - self.first_sample[shard]
+                )
             )
             where.append(picked)
         out = np.empty((len(positions), *parts[0].shape[1:]), dtype=parts[0].dtype)
@@ -137,4 +143,8 @@ class GlobalBatches(IterableDataset):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         for step in range(self.start_step + worker, self.steps, workers):
-            yield self.batch(step)
+            try:
+                yield self.batch(step)
+            except InputError as error:
+                yield {"step": step, "error": [error.where, error.problem]}
+                return

@@ -299,6 +299,8 @@ def train(run: Run, start: int, bad: int, log: RunLog) -> None:
     progress = Progress(run.total, start, run.processes.main)
     last = time.perf_counter()
     for batch in loader(run, start):
+        if "error" in batch:  # bad input met by a loader worker
+            raise InputError(*batch["error"])
         step = batch["step"]
         lr = warmup_cosine(step, run.total, run.warmup, run.peak_lr, run.options.min_lr)
         for group in run.optimizer.param_groups:
