@@ -400,7 +400,7 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for metrics.json")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--seed", type=int, default=0, help="probe, decoder, random weights")
-    parser.add_argument("--segmentation-epochs", type=int, default=30)
+    parser.add_argument("--segmentation-epochs", type=int, default=100)
     parser.add_argument("--finetune-epochs", type=int, default=0,
                         help="also fine-tune encoder and head for S2 classes")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=32, help="feature extraction")

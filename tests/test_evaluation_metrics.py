@@ -86,6 +86,41 @@ def test_iou_leaves_out_classes_never_seen() -> None:
     assert np.isnan(iou[2]) and miou == pytest.approx((5 / 8 + 4 / 7) / 2)
 
 
+def test_token_fractions_match_a_loop_over_tokens() -> None:
+    import torch
+
+    from csmoe.evaluation.segmentation import token_fractions
+
+    rng = np.random.default_rng(1)
+    targets = rng.integers(-1, 4, size=(3, 120, 120))  # -1: pixels of no class
+    targets[0, :15, :15] = -1  # a token without any valid pixel
+    fractions = token_fractions(torch.from_numpy(targets), 4, grid=8, chunk=2).numpy()
+    for n in range(3):
+        for i in range(8):
+            for j in range(8):
+                cell = targets[n, 15 * i : 15 * (i + 1), 15 * j : 15 * (j + 1)]
+                valid = cell[cell >= 0]
+                expected = np.bincount(valid, minlength=4) / max(len(valid), 1)
+                np.testing.assert_allclose(fractions[n, :, i, j], expected, atol=1e-6)
+
+
+def test_segmentation_decoder_separates_classes_its_tokens_encode() -> None:
+    from csmoe.evaluation.segmentation import segmentation
+
+    rng = np.random.default_rng(2)
+    blocks = rng.integers(0, 3, size=(40, 4, 4))  # land cover in 2 x 2 token blocks
+    token_classes = np.repeat(np.repeat(blocks, 2, axis=1), 2, axis=2)
+    codes = np.array([211, 311, 512])
+    maps = np.repeat(np.repeat(codes[token_classes], 15, axis=1), 15, axis=2)
+    features = np.eye(3)[token_classes].transpose(0, 3, 1, 2) * 4
+    features += rng.normal(scale=0.1, size=features.shape)
+    result = segmentation(features[:30], maps[:30], features[30:], maps[30:], epochs=100)
+    assert result["pixel_accuracy"] > 0.8 and result["miou"] > 0.7
+    noise = rng.normal(size=features.shape)  # features that say nothing about the map
+    chance = segmentation(noise[:30], maps[:30], noise[30:], maps[30:], epochs=100)
+    assert chance["miou"] < 0.4
+
+
 def test_linear_probe_learns_an_informative_feature_and_not_noise() -> None:
     from csmoe.evaluation.classification import linear_probe
 

@@ -103,7 +103,7 @@ def evaluate(
     out: Path,
     device: str = "auto",
     seed: int = 0,
-    segmentation_epochs: int = 30,
+    segmentation_epochs: int = 100,
     finetune_epochs: int = 0,
     batch_size: int = 32,
 ) -> dict:
