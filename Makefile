@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   create .venv, install csmoe with pinned dependencies, run the workflow
 #               on the embedded default (config/config.yaml)
-#   make test   same install, then the test suite (slow tests excluded; `make test-all`)
+#   make test   same install, then the test suite (slow tests excluded; `make test-all`;
+#               the SLURM integration test: `make test-slurm`)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install demo test test-all lint format bench-index clean
+.PHONY: install demo test test-all test-slurm lint format bench-index clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,12 @@ test: install
 	$(BIN)/python -m pytest
 
 test-all: install
-	$(BIN)/python -m pytest -m ""
+	$(BIN)/python -m pytest -m "not slurm"
+
+# The workflow on a real single-node SLURM cluster (needs root: installs slurm-wlm with
+# apt when missing, starts and stops the daemons itself).
+test-slurm: install
+	$(BIN)/python -m pytest -m slurm tests/test_slurm.py
 
 lint: install
 	$(BIN)/ruff check csmoe tests

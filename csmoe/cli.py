@@ -404,10 +404,16 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--finetune-epochs", type=int, default=0,
                         help="also fine-tune encoder and head for S2 classes")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=32, help="feature extraction")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
 
 
 def _run_evaluate(args: argparse.Namespace) -> None:
+    import torch
+
     from csmoe.evaluation.run import evaluate
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     if args.features != "band_stats" and args.encoder is None:
         raise InputError("--encoder", f"required for --features {args.features}")

@@ -214,6 +214,33 @@ def test_weights_round_trip_through_safetensors(tmp_path: Path) -> None:
     assert checkpoint.config_path(path).read_text().count("csmoe_tiny") == 1
 
 
+SAVE_SHARED_DECODER = """
+import sys, torch
+from csmoe.models import checkpoint, create_model
+torch.manual_seed(0)
+checkpoint.save(create_model("csmae_tiny", variant="CECD"), sys.argv[1], "csmae_tiny")
+"""
+
+
+def test_same_weights_give_the_same_bytes_in_every_process(tmp_path: Path) -> None:
+    """CECD shares one decoder between both targets (aliased tensors), which safetensors'
+    own save_model described in a metadata map written in a per-process order."""
+    import subprocess
+    import sys
+
+    paths = [tmp_path / f"run{i}.safetensors" for i in range(2)]
+    for path in paths:
+        subprocess.run([sys.executable, "-c", SAVE_SHARED_DECODER, str(path)], check=True)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    model = create_model("csmae_tiny", variant="CECD")
+    assert model.decoders["s1"] is model.decoders["s2"]  # the aliases the file leaves out
+    loaded = checkpoint.load(paths[0])
+    torch.manual_seed(0)
+    expected = create_model("csmae_tiny", variant="CECD").state_dict()
+    for name, tensor in loaded.state_dict().items():
+        torch.testing.assert_close(tensor, expected[name], rtol=0, atol=0)
+
+
 def cross_modal_losses(model, s1, s2, order) -> dict[str, float]:
     with torch.no_grad():
         return {k: v.item() for k, v in model(s1, s2, order).items()}

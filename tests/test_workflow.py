@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import browser
 import pandas as pd
 import pytest
 import yaml
+from runner import BIN, REPO, load_yaml, snakemake
 
 from csmoe import config as csmoe_config
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
 from csmoe.data.shards import verify_shards
 from csmoe.errors import InputError
 from csmoe.training.logbook import read_log
-
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-
-
-def load_yaml(name: str) -> dict:
-    return yaml.safe_load((REPO / "config" / name).read_text())
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "study.yaml"])
@@ -87,9 +71,11 @@ def test_dry_run_of_the_demo_config(tmp_path: Path) -> None:
         assert job in log
 
 
-def test_dry_run_of_the_study_config_on_fixtures(
+@pytest.fixture
+def study_on_fixtures(
     examples: Path, v2_root: Path, ssl4eo_root: Path, corine: tuple[Path, Path], tmp_path: Path
-) -> None:
+) -> Path:
+    """config/study.yaml with its archives and CORINE raster replaced by fixtures."""
     study = load_yaml("study.yaml")
     study["archives"]["bigearthnet_v1"].update(
         s1_root=str(examples / S1_ROOT), s2_root=str(examples / S2_ROOT)
@@ -99,6 +85,13 @@ def test_dry_run_of_the_study_config_on_fixtures(
     study["descriptors"].update(corine_raster=str(corine[0]), corine_legend=str(corine[1]))
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(study))
+    return path
+
+
+def test_dry_run_of_the_study_config_on_fixtures(
+    study_on_fixtures: Path, v2_root: Path, corine: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path = study_on_fixtures
     result = snakemake("-n", "--configfile", str(path), "--directory", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     log = result.stdout + result.stderr
@@ -120,16 +113,26 @@ def test_dry_run_of_the_study_config_on_fixtures(
     assert "results/study/table.md" in log
 
 
-def test_slurm_profile_sets_cluster_resources(tmp_path: Path) -> None:
-    demo = str(REPO / "config" / "config.yaml")
-    profile = str(REPO / "profiles" / "slurm")
-    result = snakemake("-n", "--configfile", demo, "--directory", str(tmp_path),
-                       "--workflow-profile", profile, cwd=tmp_path)  # fmt: skip
+def test_slurm_profile_asks_for_what_the_rules_need(study_on_fixtures: Path,
+                                                   tmp_path: Path) -> None:  # fmt: skip
+    profile = ("--profile", str(REPO / "profiles" / "slurm"))
+    result = snakemake("-n", "--configfile", str(study_on_fixtures), "--cores", "64",
+                       "--directory", str(tmp_path), *profile, cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     log = result.stdout + result.stderr
-    index_job = log[log.index("rule build_index:") :].split("\n\n")[0]
-    assert "slurm_partition=cpu" in index_job and "cpus_per_task=16" in index_job
-    assert "mem_mb=16000" in index_job
+
+    def job(rule: str) -> str:
+        return log[log.index(f"rule {rule}:") :].split("\n\n")[0]
+
+    index = job("build_index")
+    assert "threads: 16" in index and "slurm_partition=cpu" in index
+    assert "cpus_per_task" not in log and "gres" not in log  # threads honoured, GPUs once
+    pretrain = job("pretrain")  # 4 GPUs x (4 threads + 6 loader workers)
+    assert "threads: 40" in pretrain and "slurm_partition=gpu" in pretrain
+    assert "gpu=4" in pretrain and "cpus_per_gpu=10" in pretrain
+    assert "--nproc-per-node 4" in pretrain and "--threads 4 " in pretrain
+    evaluate = job("evaluate")
+    assert "gpu=1" in evaluate and "cpus_per_gpu=8" in evaluate and "--threads 8 " in evaluate
 
 
 def test_snakemake_lint_is_clean() -> None:

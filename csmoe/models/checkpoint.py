@@ -6,11 +6,12 @@ import json
 import os
 from pathlib import Path
 
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_model
 
 from csmoe.atomic import atomic_path, write_text
 from csmoe.models.mae import CrossSensorMAE
 from csmoe.models.presets import create_model
+from csmoe.models.weights import save_weights
 
 
 def config_path(path: str | os.PathLike[str]) -> Path:
@@ -21,7 +22,7 @@ def config_path(path: str | os.PathLike[str]) -> Path:
 def save(model: CrossSensorMAE, path: str | os.PathLike[str], preset: str, **options) -> None:
     """Write ``<path>`` (weights; shared tensors stored once) and ``<path>.json``."""
     with atomic_path(path) as tmp:
-        save_model(model, str(tmp))
+        save_weights(model, tmp)
     write_text(config_path(path), json.dumps({"preset": preset, "options": options}, indent=2))
 
 

@@ -13,12 +13,13 @@ import json
 import os
 from pathlib import Path
 
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_model
 
 from csmoe.atomic import atomic_path, write_text
 from csmoe.errors import InputError
 from csmoe.models.checkpoint import config_path
 from csmoe.models.encoder import CrossSensorEncoder
+from csmoe.models.weights import save_weights
 
 FORMAT = "csmoe-encoder/1"
 
@@ -42,7 +43,7 @@ def save_encoder(
     """Write the encoder's weights and ``<path>.json`` (`inputs`: bands, normalisation;
     `origin`: preset, variant, step, run id)."""
     with atomic_path(path) as tmp:
-        save_model(encoder, str(tmp))
+        save_weights(encoder, tmp)
     description = {
         "format": FORMAT,
         "encoder": encoder.config,

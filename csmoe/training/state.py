@@ -21,10 +21,11 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, load_model, save_file, save_model
+from safetensors.torch import load_file, load_model, save_file
 
 from csmoe.atomic import atomic_dir, write_text
 from csmoe.errors import InputError
+from csmoe.models.weights import save_weights
 
 _STEP = re.compile(r"^step-(\d{8})$")
 
@@ -73,7 +74,7 @@ def save_checkpoint(
 ) -> Path:
     target = run_dir / checkpoint_name(step)
     with atomic_dir(target) as tmp:
-        save_model(model, str(tmp / "model.safetensors"))
+        save_weights(model, tmp / "model.safetensors")
         tensors, groups = optimizer_tensors(optimizer)
         save_file(tensors, str(tmp / "optimizer.safetensors"))
         if log.is_file():

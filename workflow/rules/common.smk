@@ -192,9 +192,33 @@ def pretrain_arguments(wildcards):
     return shlex.join(args)
 
 
+def job_gpus(resources) -> int:
+    return int(resources.get("gpu", 0) or 0)
+
+
+def pretrain_job_threads():
+    """CPUs of a pretraining job: each process (one per GPU) with its loader workers."""
+    pretrain = config["pretrain"]
+    return max(pretrain["gpus"], 1) * (pretrain["threads"] + pretrain["loader_workers"])
+
+
+def pretrain_process_threads(wildcards, threads, resources):
+    """Torch threads of each training process: the job's CPUs (set-threads included)
+    shared by its processes, less their loader workers."""
+    share = threads // max(job_gpus(resources), 1)
+    return max(share - config["pretrain"]["loader_workers"], 1)
+
+
+def cpus_per_gpu(section):
+    """The job's CPUs per GPU (SLURM `--cpus-per-gpu`; ignored without GPUs) for the GPUs
+    that the config's `section` gives each job."""
+    gpus = max(config[section]["gpus"], 1)
+    return lambda wildcards, threads: max(threads // gpus, 1)
+
+
 def pretrain_launcher(wildcards, resources):
     """One process, or torchrun with one process per GPU of the job."""
-    gpus = int(resources.get("gpu", 0) or 0)
+    gpus = job_gpus(resources)
     if gpus > 1:
         return f"torchrun --standalone --nproc-per-node {gpus} -m csmoe"
     return "python -m csmoe"

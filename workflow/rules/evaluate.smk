@@ -35,7 +35,10 @@ rule evaluate:
         sampler="thematic_climatic|random|full",
     conda:
         "../../envs/csmoe.yaml"
+    threads: config["evaluation"]["threads"]
     resources:
+        gpu=config["evaluation"]["gpus"],
+        cpus_per_gpu=cpus_per_gpu("evaluation"),
         mem_mb=16000,
         runtime=480,
     params:
@@ -44,7 +47,7 @@ rule evaluate:
     shell:
         "python -m csmoe evaluate --encoder {input.encoder} --train {input.train}"
         " --queries {input.queries} --test {input.test} {params.arguments}"
-        " --out {params.out} > {log} 2>&1"
+        " --threads {threads} --out {params.out} > {log} 2>&1"
 
 
 rule evaluate_random_init:
@@ -60,7 +63,10 @@ rule evaluate_random_init:
         "benchmarks/evaluate/{archive}_random_init_{model}.tsv"
     conda:
         "../../envs/csmoe.yaml"
+    threads: config["evaluation"]["threads"]
     resources:
+        gpu=config["evaluation"]["gpus"],
+        cpus_per_gpu=cpus_per_gpu("evaluation"),
         mem_mb=16000,
         runtime=480,
     params:
@@ -69,7 +75,7 @@ rule evaluate_random_init:
     shell:
         "python -m csmoe evaluate --features random_init --encoder {input.encoder}"
         " --train {input.train} --queries {input.queries} --test {input.test}"
-        " {params.arguments} --out {params.out} > {log} 2>&1"
+        " {params.arguments} --threads {threads} --out {params.out} > {log} 2>&1"
 
 
 rule evaluate_band_stats:
@@ -90,7 +96,7 @@ rule evaluate_band_stats:
     shell:
         "python -m csmoe evaluate --features band_stats --train {input.train}"
         " --queries {input.queries} --test {input.test} {params.arguments}"
-        " --out {params.out} > {log} 2>&1"
+        " --threads {threads} --out {params.out} > {log} 2>&1"
 
 
 rule study_table:

@@ -19,22 +19,24 @@ rule pretrain:
         sampler="thematic_climatic|random|full",
     conda:
         "../../envs/csmoe.yaml"
-    threads: config["pretrain"]["threads"]
+    threads: pretrain_job_threads()
     resources:
         gpu=config["pretrain"]["gpus"],
+        cpus_per_gpu=cpus_per_gpu("pretrain"),
         mem_mb=16000,
         runtime=2880,
     params:
         launcher=pretrain_launcher,
         arguments=pretrain_arguments,
+        process_threads=pretrain_process_threads,
         run_dir=lambda wildcards, output: os.path.dirname(output.encoder),
         checkpoints=lambda wildcards, output: os.path.join(
             os.path.dirname(output.encoder), "checkpoints"
         ),
     shell:
         "{params.launcher} pretrain --shards {input} --out {params.run_dir}"
-        " --checkpoint-dir {params.checkpoints} {params.arguments} --threads {threads}"
-        " > {log} 2>&1"
+        " --checkpoint-dir {params.checkpoints} {params.arguments}"
+        " --threads {params.process_threads} > {log} 2>&1"
 
 
 rule plot_pretraining:
