@@ -236,6 +236,12 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workdir", type=Path, default=Path("resources/bench"), help="rasters are written here"
     )
+    model = parser.add_argument_group("bench model")
+    model.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
+    model.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
+    model.add_argument("--tiny", action="store_true", help="the tiny presets (a quick check)")
+    model.add_argument("--task", action="append", choices=("inference", "layer", "pretraining"),
+                       help="measure only this task (repeatable; default: all three)")  # fmt: skip
 
 
 def _run_bench(args: argparse.Namespace) -> None:
@@ -245,7 +251,10 @@ def _run_bench(args: argparse.Namespace) -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     module = importlib.import_module(f"csmoe.bench.{args.name}")
     run = getattr(module, f"bench_{args.name}")
-    result = run(args.n or BENCH_SIZES[args.name], args.workdir, seed=args.seed)
+    options = {"steps": args.steps, "warmup": args.warmup, "tiny": args.tiny,
+               "tasks": args.task}  # fmt: skip
+    extra = options if args.name == "model" else {}
+    result = run(args.n or BENCH_SIZES[args.name], args.workdir, seed=args.seed, **extra)
     print(json.dumps(result, indent=2))
 
 

@@ -1,102 +1,210 @@
-"""Dense vs Soft MoE, side by side in one run: parameters, GMAC and measured throughput.
+"""Dense vs Soft MoE, side by side in one run: cost, throughput, memory, utilisation.
 
-- inference: S2-only encoder pass at 224 px, dense ViT-B/16 (the CSMAE encoder with patch
-  16) vs ``csmoe_b16``;
-- pretraining: one full CSMAE step (both sensors, 50 % masking, 4 reconstructions,
-  contrastive term, backward, AdamW) at 120 px, ``csmae_b`` vs ``csmoe_b15``.
-On the CPU in float32; where a GPU is available also in bfloat16 autocast, eager and with
-``torch.compile``. `n` is the batch size.
+Three tasks, each a dense model and its Soft MoE counterpart:
+
+- ``inference``: one S2 encoder pass at 224 px, ``csmae_b16`` (a dense ViT-B/16) vs
+  ``csmoe_b16``;
+- ``layer``: the MLP of one block vs the Soft MoE that replaces it, at that inference
+  shape (197 tokens of width 768);
+- ``pretraining``: one full CSMAE step at 120 px (both sensors, 50 % masking, four
+  reconstructions, contrastive term, backward, AdamW), ``csmae_b`` vs ``csmoe_b15``.
+
+On the CPU: float32 at batch `n`. On a GPU (when there is one) also bfloat16 autocast,
+eager and ``torch.compile``, at batch 512 (inference, layer) and 256 (pretraining). Every
+measurement runs `warmup` untimed steps (the first one's wall time is `first_step_s`:
+with ``torch.compile`` that is the compile time) and then `steps` timed ones: samples/s,
+ms per step, peak GPU memory, and achieved TFLOP/s with the FLOPs counted by
+``csmoe.models.flops`` (attention included; forward and backward for training), as MFU
+against the device's dense bf16 tensor peak where the device is known.
+
+Imports torch, timm and ``csmoe.models`` only: it runs where just the training stack is
+installed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from csmoe.models import create_model
-from csmoe.models.flops import encoder_cost
-from csmoe.models.presets import _vit_b
+from csmoe.models.flops import math_attention
 
-STEPS, WARMUP = 3, 1
-
-
-def _timed(step, batch: int, device: str) -> float:
-    for _ in range(WARMUP):
-        step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(STEPS):
-        step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return batch * STEPS / (time.perf_counter() - start)
+PAIRS = {  # task: (dense preset, Soft MoE preset)
+    "inference": ("csmae_b16", "csmoe_b16"),
+    "layer": ("csmae_b16", "csmoe_b16"),
+    "pretraining": ("csmae_b", "csmoe_b15"),
+}
+TINY_PAIRS = dict.fromkeys(PAIRS, ("csmae_tiny", "csmoe_tiny"))  # for quick checks
+GPU_BATCH = {"inference": 512, "layer": 512, "pretraining": 256}
+# Dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, from NVIDIA's data sheets; the
+# first name contained in the device's name applies.
+BF16_PEAK_TFLOPS = (
+    ("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.4), ("H200", 989.4),
+    ("GH200", 989.4), ("A100", 312.0), ("L40S", 362.1), ("A10G", 70.0), ("L4", 121.0),
+)  # fmt: skip
 
 
-def _step_gmac(model, img: int) -> float:
-    s1, s2 = torch.randn(1, 2, img, img), torch.randn(1, 10, img, img)
-    with FlopCounterMode(display=False) as counter:
-        model(s1, s2)["loss"]
-    return counter.get_total_flops() / 2 / 1e9
+def bf16_peak_tflops(device_name: str) -> float | None:
+    return next((peak for name, peak in BF16_PEAK_TFLOPS if name in device_name), None)
 
 
-def inference(model, batch: int, device: str, dtype, compiled: bool) -> float:
-    encoder = model.encoder.to(device).eval()
-    run = torch.compile(encoder) if compiled else encoder
-    x = torch.randn(batch, 10, 224, 224, device=device)
-
-    def step() -> None:
-        with torch.no_grad(), torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32):
-            run(x, "s2")
-
-    return _timed(step, batch, device)
+def first_moe_block(encoder) -> int:
+    """The first block with a Soft MoE (its dense twin has the same index); else 0."""
+    layers = [i for i, block in enumerate(encoder.blocks) if hasattr(block.mlp, "phi")]
+    return layers[0] if layers else 0
 
 
-def pretraining(model, batch: int, device: str, dtype, compiled: bool) -> float:
-    model = model.to(device).train()
-    run = torch.compile(model) if compiled else model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95))
-    s1 = torch.randn(batch, 2, 120, 120, device=device)
-    s2 = torch.randn(batch, 10, 120, 120, device=device)
+class Workload:
+    """One task of one preset: a step function to time and the FLOPs of one sample."""
 
-    def step() -> None:
-        with torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32):
-            loss = run(s1, s2)["loss"]
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+    def __init__(self, task: str, preset: str) -> None:
+        self.task, self.preset = task, preset
+        self.model = create_model(preset)
+        encoder = self.model.encoder
+        self.img = 120 if task == "pretraining" else encoder.img_size
+        self.tokens = (self.img // encoder.patch_size) ** 2 + 1
+        self.module = self.model
+        if task == "layer":
+            self.module = encoder.blocks[first_moe_block(encoder)].mlp
+        counted = self.module if task == "layer" else encoder
+        self.params = sum(p.numel() for p in counted.parameters())
 
-    return _timed(step, batch, device)
+    def inputs(self, batch: int, device: str) -> tuple[torch.Tensor, ...]:
+        if self.task == "layer":
+            width = self.model.encoder.embed_dim
+            return (torch.randn(batch, self.tokens, width, device=device),)
+        if self.task == "inference":
+            return (torch.randn(batch, 10, self.img, self.img, device=device),)
+        side = self.img
+        return (torch.randn(batch, 2, side, side, device=device),
+                torch.randn(batch, 10, side, side, device=device))  # fmt: skip
 
+    def step_function(self, batch: int, device: str, dtype, compiled: bool) -> Callable:
+        module = self.module.to(device)
+        module.train(self.task == "pretraining")
+        inputs = self.inputs(batch, device)
+        autocast = torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32)
+        if self.task != "pretraining":
+            forward = self.model.encoder.embedding if self.task == "inference" else module
+            run = torch.compile(forward) if compiled else forward
+            extra = ("s2",) if self.task == "inference" else ()
 
-def bench_model(n: int, workdir: Path, seed: int = 0) -> dict:
-    torch.manual_seed(seed)
-    models = {
-        "inference": {"dense_vit_b16": _vit_b(16), "csmoe_b16": create_model("csmoe_b16")},
-        "pretraining": {"csmae_b": create_model("csmae_b"), "csmoe_b15": create_model("csmoe_b15")},
-    }
-    result: dict = {"batch": n, "torch": torch.__version__}
-    for task, pair in models.items():
-        for name, model in pair.items():
-            entry = {"params": sum(p.numel() for p in model.encoder.parameters())}
-            if task == "inference":
-                entry["gmac"] = encoder_cost(model.encoder, 224)["gmac"]
+            @torch.no_grad()
+            def step() -> None:
+                with autocast:
+                    run(*inputs, *extra)
+
+            return step
+        run = torch.compile(module) if compiled else module
+        optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, betas=(0.9, 0.95),
+                                      fused=device == "cuda")  # fmt: skip
+
+        def step() -> None:
+            with autocast:
+                loss = run(*inputs)["loss"]
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+        return step
+
+    def flops_per_sample(self) -> float:
+        """Forward FLOPs (and backward for pretraining) of one sample, attention included."""
+        module = self.module.cpu()
+        inputs = self.inputs(1, "cpu")
+        with math_attention(self.model), FlopCounterMode(display=False) as counter:
+            if self.task == "pretraining":
+                module.train()
+                module(*inputs)["loss"].backward()
+                module.zero_grad(set_to_none=True)
             else:
-                entry["gmac_per_sample"] = _step_gmac(model, 120)
-            measure = inference if task == "inference" else pretraining
-            entry["cpu_fp32_samples_per_s"] = measure(model, n, "cpu", torch.float32, False)
-            if torch.cuda.is_available():
-                for compiled in (False, True):
-                    key = f"gpu_bf16_{'compiled' if compiled else 'eager'}_samples_per_s"
-                    entry[key] = measure(model, 256, "cuda", torch.bfloat16, compiled)
-                model.to("cpu")
-            result.setdefault(task, {})[name] = entry
-        dense, moe = list(result[task].values())
-        result[task]["speedup_cpu"] = (
-            moe["cpu_fp32_samples_per_s"] / dense["cpu_fp32_samples_per_s"]
-        )
-    result["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+                module.eval()
+                with torch.no_grad():
+                    if self.task == "inference":
+                        self.model.encoder(*inputs, "s2")
+                    else:
+                        module(*inputs)
+        return float(counter.get_total_flops())
+
+
+def measure(step: Callable, batch: int, device: str, steps: int, warmup: int) -> dict:
+    def sync() -> None:
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    sync()
+    start = time.perf_counter()
+    step()
+    sync()
+    first = time.perf_counter() - start
+    for _ in range(warmup - 1):
+        step()
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    seconds = (time.perf_counter() - start) / steps
+    result = {"batch": batch, "samples_per_s": batch / seconds, "ms_per_step": seconds * 1e3,
+              "first_step_s": first}  # fmt: skip
+    if device == "cuda":
+        result["peak_mem_gb"] = torch.cuda.max_memory_allocated() / 1e9
+    return result
+
+
+def with_utilisation(result: dict, flops_per_sample: float, peak_tflops: float | None) -> dict:
+    tflops = result["samples_per_s"] * flops_per_sample / 1e12
+    result["tflops"] = tflops
+    result["mfu"] = tflops / peak_tflops if peak_tflops else None
+    return result
+
+
+def modes(cpu_batch: int, task: str) -> list[tuple[str, str, torch.dtype, bool, int]]:
+    """(name, device, dtype, compiled, batch) of every measurement on this machine."""
+    runs = [("cpu_fp32", "cpu", torch.float32, False, cpu_batch)]
+    if torch.cuda.is_available():
+        runs += [
+            (f"gpu_bf16_{name}", "cuda", torch.bfloat16, compiled, GPU_BATCH[task])
+            for name, compiled in (("eager", False), ("compiled", True))
+        ]
+    return runs
+
+
+def bench_model(n: int, workdir: Path, seed: int = 0, *, steps: int = 10, warmup: int = 3,
+                tiny: bool = False, tasks: list[str] | None = None) -> dict:  # fmt: skip
+    torch.manual_seed(seed)
+    device_name = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    peak = bf16_peak_tflops(device_name) if device_name else None
+    result: dict = {"torch": torch.__version__, "gpu": device_name, "peak_bf16_tflops": peak,
+                    "steps": steps, "warmup": warmup}  # fmt: skip
+    for task, presets in (TINY_PAIRS if tiny else PAIRS).items():
+        if tasks and task not in tasks:
+            continue
+        entries = {}
+        for preset in presets:
+            work = Workload(task, preset)
+            flops = work.flops_per_sample()
+            entry = {"params": work.params, "gflop_per_sample": flops / 1e9}
+            for name, device, dtype, compiled, batch in modes(n, task):
+                step = work.step_function(batch, device, dtype, compiled)
+                timing = measure(step, batch, device, steps, max(warmup, 1))
+                entry[name] = with_utilisation(timing, flops, peak if device == "cuda" else None)
+                del step
+                if device == "cuda":
+                    torch.cuda.empty_cache()
+            work.model.cpu()
+            entries[preset] = entry
+        dense, moe = (entries[p] for p in presets)
+        entries["moe_over_dense"] = {
+            name: moe[name]["samples_per_s"] / dense[name]["samples_per_s"]
+            for name in dense
+            if isinstance(dense[name], dict)
+        }
+        result[task] = entries
     return result
