@@ -16,6 +16,11 @@ class InputError(Exception):
         self.problem = problem
         super().__init__(f"{self.where}: {problem}")
 
+    def __reduce__(self):
+        # Pickled (e.g. back from a worker process) as (where, problem): the default
+        # pickles only the joined message, which this constructor cannot take.
+        return type(self), (self.where, self.problem)
+
 
 class TrainingError(InputError):
     """A training run that cannot go on (e.g. a loss that stays non-finite).

@@ -83,29 +83,36 @@ DAMAGE = {
 }
 
 
+# One reader process, and two (the workflow's default): errors cross the process boundary.
+WORKERS = pytest.mark.parametrize("workers", ["1", "2"])
+
+
+@WORKERS
 @pytest.mark.parametrize("case", DAMAGE)
 def test_damaged_patch_stops_with_one_message(
-    case: str, v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+    case: str, workers: str, v1_archive: tuple[Path, Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
     s1_root, s2_root = v1_archive
     locate, damage, words = DAMAGE[case]
     damaged = locate(s1_root, s2_root)
     damage(damaged)
     out = empty_out(tmp_path)
-    code = run_index(s1_root, s2_root, out)
+    code = run_index(s1_root, s2_root, out, "--workers", workers)
     assert_fails_naming(capsys, code, out, damaged, words)
 
 
+@WORKERS
 @pytest.mark.parametrize("case", DAMAGE)
 def test_skip_bad_lists_the_damaged_patch(
-    case: str, v1_archive: tuple[Path, Path], tmp_path: Path
+    case: str, workers: str, v1_archive: tuple[Path, Path], tmp_path: Path
 ) -> None:
     s1_root, s2_root = v1_archive
     locate, damage, words = DAMAGE[case]
     damaged = locate(s1_root, s2_root)
     damage(damaged)
     out = tmp_path / "index.parquet"
-    assert run_index(s1_root, s2_root, out, "--skip-bad") == 0
+    assert run_index(s1_root, s2_root, out, "--skip-bad", "--workers", workers) == 0
     index = pd.read_parquet(out)
     assert len(index) == 5 and PATCH not in set(index["patch_id"])
     skipped = pd.read_csv(skipped_path(out), sep="\t")

@@ -148,7 +148,8 @@ def test_missing_patches_are_listed_or_skipped(manifest: Path, tmp_path: Path) -
     assert len(pd.read_csv(tmp_path / "out" / "skipped.tsv", sep="\t")) == 2
 
 
-def test_corrupt_band_is_named(manifest: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_corrupt_band_is_named(manifest: Path, tmp_path: Path, workers: int) -> None:
     table = pd.read_parquet(manifest).sort_values("order")
     row = table.iloc[0]
     import shutil
@@ -161,7 +162,7 @@ def test_corrupt_band_is_named(manifest: Path, tmp_path: Path) -> None:
     path = tmp_path / "m.parquet"
     table.to_parquet(path)
     with pytest.raises(InputError, match="B05.tif: unreadable GeoTIFF"):
-        write_shards(path, tmp_path / "out")
+        write_shards(path, tmp_path / "out", workers=workers)
     assert not (tmp_path / "out").exists()
 
 

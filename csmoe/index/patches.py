@@ -24,6 +24,10 @@ class PatchProblem(Exception):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self):
+        # Crosses process boundaries as (path, problem); see InputError.__reduce__.
+        return type(self), (self.path, self.problem)
+
 
 @dataclass(frozen=True)
 class Outcome:
