@@ -62,6 +62,24 @@ def rewrite_with_shape(path: Path, shape: tuple[int, int]) -> None:
         dst.write(np.ones(shape, dtype=profile["dtype"]), 1)
 
 
+def add_nan_pixels(path: Path, count: int = 900) -> None:
+    """A 30 x 30 block of NaN in an otherwise valid float band."""
+    with rasterio.open(path) as src:
+        profile, values = src.profile, src.read(1)
+    side = int(count**0.5)
+    values[:side, :side] = np.nan
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values, 1)
+
+
+def set_crs(path: Path, crs: str | None) -> None:
+    """Rewrite a band with another CRS (None: no georeferencing) and the same pixels."""
+    with rasterio.open(path) as src:
+        profile, values = src.profile, src.read(1)
+    with rasterio.open(path, "w", **(profile | {"crs": crs})) as dst:
+        dst.write(values, 1)
+
+
 DAMAGE = {
     "missing band": (lambda s1, s2: s2 / PATCH / f"{PATCH}_B05.tif", Path.unlink, "missing band"),
     "truncated tiff": (lambda s1, s2: s2 / PATCH / f"{PATCH}_B03.tif", truncate, "unreadable"),
@@ -74,6 +92,21 @@ DAMAGE = {
         lambda s1, s2: s2 / PATCH / f"{PATCH}_labels_metadata.json",
         drop_coordinates,
         "no 'coordinates'",
+    ),
+    "NaN pixels": (
+        lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VH.tif",
+        add_nan_pixels,
+        "900 of 14400 pixels are NaN or infinite",
+    ),
+    "S1 band without CRS": (
+        lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VV.tif",
+        lambda p: set_crs(p, None),
+        "raster has no CRS",
+    ),
+    "CRS mismatch within the pair": (
+        lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VH.tif",
+        lambda p: set_crs(p, "EPSG:32630"),  # the pair is in UTM zone 29N
+        "CRS EPSG:32630 differs from EPSG:32629",
     ),
     "wrong shape": (
         lambda s1, s2: s2 / PATCH / f"{PATCH}_B11.tif",

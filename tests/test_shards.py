@@ -166,6 +166,31 @@ def test_corrupt_band_is_named(manifest: Path, tmp_path: Path, workers: int) -> 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_nan_pixels_never_reach_a_sample(manifest: Path, tmp_path: Path, workers: int) -> None:
+    """An index built with `check: header` does not decode pixels: the shard stage must."""
+    import shutil
+
+    import rasterio
+
+    table = pd.read_parquet(manifest).sort_values("order")
+    row = table.iloc[1]
+    copy = tmp_path / "s1"
+    shutil.copytree(row["s1_dir"], copy)
+    band = copy / f"{row['s1_name']}_VV.tif"
+    with rasterio.open(band) as src:
+        profile, values = src.profile, src.read(1)
+    values[0, :3] = [np.nan, np.inf, -np.inf]
+    with rasterio.open(band, "w", **profile) as dst:
+        dst.write(values, 1)
+    table.loc[table.index[1], "s1_dir"] = str(copy)
+    path = tmp_path / "m.parquet"
+    table.to_parquet(path)
+    with pytest.raises(InputError, match="VV.tif: 3 of 14400 pixels are NaN or infinite"):
+        write_shards(path, tmp_path / "out", workers=workers)
+    assert not (tmp_path / "out").exists()
+
+
 def test_block_partition_has_no_gaps() -> None:
     for length in (0, 1, 7, 20):
         for parts in (1, 2, 3, 8):

@@ -12,6 +12,7 @@ from rasterio.errors import RasterioError
 
 from csmoe.data.bands import pixel_factor
 from csmoe.errors import InputError
+from csmoe.finite import non_finite
 
 SIDE = 120
 
@@ -31,6 +32,9 @@ def read_band(path: Path, side: int) -> np.ndarray:
         raise InputError(path, f"unreadable GeoTIFF ({error})") from None
     if values.shape != (side, side):
         raise InputError(path, f"expected shape {(side, side)}, found {values.shape}")
+    problem = non_finite(values)  # no NaN may reach a sample or the band statistics
+    if problem:
+        raise InputError(path, problem)
     return values
 
 

@@ -132,7 +132,8 @@ def write_shards(
         else:
             shards = [write_shard(p, path, bands) for p, path in zip(parts, paths, strict=True)]
         statistics = _statistics(shards, bands + S1, stats)
-        write_text(tmp / STATS, json.dumps({"source": stats, "bands": statistics}, indent=2))
+        stats_json = json.dumps({"source": stats, "bands": statistics}, indent=2, allow_nan=False)
+        write_text(tmp / STATS, stats_json)
         if skip_missing:
             skipped = manifest.loc[missing, ["patch_id"]].assign(reason="not in the archive")
             skipped.to_csv(tmp / SKIPPED, sep="\t", index=False)

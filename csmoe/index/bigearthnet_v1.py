@@ -28,7 +28,7 @@ import pandas as pd
 from csmoe.bigearthnet import nomenclature, packaged
 from csmoe.errors import InputError
 from csmoe.index.patches import PatchProblem, collect
-from csmoe.index.rasters import check_band, check_bounds
+from csmoe.index.rasters import check_band, check_bounds, check_same_grid
 
 # Band -> pixels per side of a 1200 m patch (10, 20, 60 m); BigEarthNet v1 has no B10.
 S2_BANDS = {
@@ -113,17 +113,19 @@ def read_pair(
     labels = clc_labels(s2_json, json_field(s2_json, s2_meta, "labels"))
 
     side = round(s2_corners[2] - s2_corners[0])
+    first = None
     for band, pixels in S2_BANDS.items():
         path = s2_dir / f"{s2_name}_{band}.tif"
         info = check_band(path, shape=(pixels, pixels), dtype="uint16", check=check)
         check_bounds(path, info, s2_corners)
-        if band == "B02":
-            reference = info
+        first = first or (path, info)
+        check_same_grid(path, info, *first)
     for band in S1_BANDS:
         path = s1_dir / f"{s1_name}_{band}.tif"
         s1_info = check_band(path, shape=(120, 120), dtype="float32", check=check)
         check_bounds(path, s1_info, s1_corners)
-    epsg = reference.epsg or _epsg_from_wkt(s2_json, projection)
+        check_same_grid(path, s1_info, *first)
+    epsg = first[1].epsg or _epsg_from_wkt(s2_json, projection)
     labels_19 = nomenclature.clc_to_ben19(labels)
     return {
         "patch_id": s2_name,

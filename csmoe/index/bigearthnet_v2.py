@@ -26,7 +26,7 @@ from csmoe.errors import InputError
 from csmoe.footprints import meteorological_season
 from csmoe.index.bigearthnet_v1 import S1_BANDS, S2_BANDS
 from csmoe.index.patches import PatchProblem, collect
-from csmoe.index.rasters import check_band
+from csmoe.index.rasters import check_band, check_same_grid
 
 METADATA_FILES = ("metadata.parquet", "metadata_for_patches_with_snow_cloud_or_shadow.parquet")
 REQUIRED_COLUMNS = ("patch_id", "s1_name", "labels", "split")
@@ -78,19 +78,23 @@ def read_pair(row: tuple[str, str, list[str]], root: Path, check: str) -> dict[s
     if unknown:
         raise PatchProblem(root / METADATA_FILES[0], f"{patch_id}: unknown label {unknown[0]!r}")
     reference = None
+    first = None
     for band, pixels in S2_BANDS.items():
-        info = check_band(
-            s2_dir / f"{patch_id}_{band}.tif", shape=(pixels, pixels), dtype="uint16", check=check
-        )
-        if band == "B02":
-            s2_info = info
+        path = s2_dir / f"{patch_id}_{band}.tif"
+        info = check_band(path, shape=(pixels, pixels), dtype="uint16", check=check)
+        first = first or (path, info)
+        check_same_grid(path, info, *first)
     for band in S1_BANDS:
-        check_band(s1_dir / f"{s1_name}_{band}.tif", shape=(120, 120), dtype=None, check=check)
+        path = s1_dir / f"{s1_name}_{band}.tif"
+        info = check_band(path, shape=(120, 120), dtype=None, check=check)
+        check_same_grid(path, info, *first)
     if reference_map.parent.parent.parent.is_dir():  # the archive ships reference maps
-        check_band(reference_map, shape=(120, 120), dtype=None, check=check)
+        info = check_band(reference_map, shape=(120, 120), dtype=None, check=check)
+        check_same_grid(reference_map, info, *first)
         reference = str(reference_map)
+    s2_info = first[1]
     if s2_info.epsg is None:
-        raise PatchProblem(s2_dir / f"{patch_id}_B02.tif", "raster has no CRS")
+        raise PatchProblem(first[0], "raster CRS has no EPSG code (a UTM zone is expected)")
     left, bottom, right, top = s2_info.bounds
     return {
         "patch_id": patch_id,

@@ -1,14 +1,14 @@
-"""Checks of one band GeoTIFF: present, decodable, expected shape and data type."""
+"""Checks of one band GeoTIFF: present, decodable, expected shape and data type, finite."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import rasterio
 from rasterio.errors import RasterioError
 
+from csmoe.finite import non_finite
 from csmoe.index.patches import PatchProblem
 
 CHECK_LEVELS = ("full", "header")
@@ -16,7 +16,8 @@ CHECK_LEVELS = ("full", "header")
 
 @dataclass(frozen=True)
 class BandInfo:
-    epsg: int | None
+    epsg: int | None  # None also for a CRS without an EPSG code
+    has_crs: bool
     bounds: tuple[float, float, float, float]  # left, bottom, right, top
     shape: tuple[int, int]
 
@@ -38,6 +39,7 @@ def check_band(
         with rasterio.open(path) as src:
             info = BandInfo(
                 epsg=src.crs.to_epsg() if src.crs else None,
+                has_crs=bool(src.crs),
                 bounds=tuple(src.bounds),
                 shape=src.shape,
             )
@@ -48,9 +50,9 @@ def check_band(
             if shape is not None and src.shape != shape:
                 raise PatchProblem(path, f"expected shape {shape}, found {src.shape}")
             if check == "full":
-                pixels = src.read(1)
-                if np.issubdtype(pixels.dtype, np.floating) and np.isnan(pixels).all():
-                    raise PatchProblem(path, "all pixels are NaN")
+                problem = non_finite(src.read(1))
+                if problem:
+                    raise PatchProblem(path, problem)
     except RasterioError as error:
         raise PatchProblem(path, f"unreadable GeoTIFF ({error})") from None
     return info
@@ -63,4 +65,20 @@ def check_bounds(
     if max(abs(a - b) for a, b in zip(info.bounds, expected, strict=True)) > tolerance:
         raise PatchProblem(
             path, f"raster bounds {info.bounds} disagree with the metadata coordinates {expected}"
+        )
+
+
+def check_same_grid(path: Path, info: BandInfo, first: Path, first_info: BandInfo,
+                    tolerance: float = 1.0) -> None:  # fmt: skip
+    """Every band of a pair is georeferenced, in the CRS and on the footprint of the
+    pair's `first` band (bounds within `tolerance` CRS units)."""
+    if not info.has_crs:
+        raise PatchProblem(path, "raster has no CRS")
+    if info.epsg != first_info.epsg:
+        raise PatchProblem(
+            path, f"CRS EPSG:{info.epsg} differs from EPSG:{first_info.epsg} of {first.name}"
+        )
+    if max(abs(a - b) for a, b in zip(info.bounds, first_info.bounds, strict=True)) > tolerance:
+        raise PatchProblem(
+            path, f"raster bounds {info.bounds} differ from {first_info.bounds} of {first.name}"
         )
