@@ -120,7 +120,48 @@ def test_verify_names_a_damaged_shard(manifest: Path, tmp_path: Path, capsys) ->
     data[-10] ^= 0xFF
     damaged.write_bytes(bytes(data))
     assert main(["shard", "--verify", str(out)]) == 2
-    assert "shard-00001.safetensors (checksum mismatch)" in capsys.readouterr().err
+    assert "shard-00001.safetensors (corrupt: checksum mismatch)" in capsys.readouterr().err
+    truncated = out / "shard-00002.safetensors"
+    size = truncated.stat().st_size
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+    assert main(["shard", "--verify", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"shard-00002.safetensors (truncated: 1000 of {size} bytes)" in err
+    assert "2 bad shard(s)" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (lambda s: s.replace('"std": ', '"std": NaN, "x": ', 1), "NaN is not a number"),
+        (lambda s: s.replace('"std": ', '"std": -', 1), "std -"),
+        (lambda s: s.replace('"B02"', '"B99"', 1), "no statistics for band(s) B02"),
+        (lambda s: s[: len(s) // 2], "not a valid statistics file"),
+    ],
+    ids=["NaN", "negative std", "band missing", "truncated JSON"],
+)
+def test_verify_checks_the_statistics(manifest: Path, tmp_path: Path, capsys, damage,
+                                      words) -> None:  # fmt: skip
+    out = tmp_path / "s"
+    write_shards(manifest, out, shard_size=10)
+    stats = out / "stats.json"
+    stats.chmod(0o644)
+    stats.write_text(damage(stats.read_text()))
+    assert main(["shard", "--verify", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "stats.json" in err and words in err and len(err.splitlines()) == 1
+
+
+def test_verify_checks_the_index(manifest: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "s"
+    write_shards(manifest, out, shard_size=10)
+    index = out / "index.json"
+    index.chmod(0o644)
+    data = json.loads(index.read_text())
+    data["samples"] += 1
+    index.write_text(json.dumps(data))
+    assert main(["shard", "--verify", str(out)]) == 2
+    assert "sample counts do not add up" in capsys.readouterr().err
 
 
 def test_bigearthnet_statistics(manifest: Path, tmp_path: Path) -> None:

@@ -36,28 +36,66 @@ def sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def _strict_json(path: Path, what: str):
+    """The file's JSON, with NaN and Infinity refused (Python's json accepts them)."""
+
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not a number")
+
+    try:
+        return json.loads(path.read_text(), parse_constant=refuse)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
+        raise InputError(path, f"not a valid {what} ({error})") from None
+
+
 def read_index(folder: str | os.PathLike[str]) -> dict:
     path = Path(folder) / INDEX
     if not path.is_file():
         raise InputError(folder, f"no {INDEX}: not a shard folder")
-    try:
-        index = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise InputError(path, f"not valid JSON ({error})") from None
-    if index.get("format") != FORMAT:
-        raise InputError(path, f"unknown shard format {index.get('format')!r}")
+    index = _strict_json(path, "shard index")
+    if not isinstance(index, dict) or index.get("format") != FORMAT:
+        found = index.get("format") if isinstance(index, dict) else index
+        raise InputError(path, f"unknown shard format {found!r}")
+    check_index(path, index)
     return index
 
 
-def read_stats(folder: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
-    """Per-band ``{"mean": ..., "std": ...}`` used for normalisation."""
-    path = Path(folder) / STATS
+def check_index(path: Path, index: dict) -> None:
+    """Keys and types of a shard index, and sample counts that add up."""
+    shard_keys = {"file": str, "samples": int, "bytes": int, "sha256": str}
     try:
-        return json.loads(path.read_text())["bands"]
-    except FileNotFoundError:
-        raise InputError(folder, f"no {STATS}: not a complete shard folder") from None
-    except (json.JSONDecodeError, KeyError) as error:
+        shards = index["shards"]
+        if not isinstance(index["samples"], int) or not isinstance(shards, list):
+            raise TypeError("'samples' must be a number and 'shards' a list")
+        for shard in shards:
+            for key, kind in shard_keys.items():
+                if not isinstance(shard[key], kind):
+                    raise TypeError(f"shard entry {key!r} must be {kind.__name__}")
+        for key in ("s2_bands", "s1_bands"):
+            if not isinstance(index[key], list):
+                raise TypeError(f"{key!r} must be a list")
+    except (KeyError, TypeError) as error:
+        raise InputError(path, f"not a shard index ({error})") from None
+    if sum(shard["samples"] for shard in shards) != index["samples"]:
+        raise InputError(path, "the shards' sample counts do not add up to 'samples'")
+
+
+def read_stats(folder: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
+    """Per-band ``{"mean": ..., "std": ...}`` used for normalisation: finite numbers,
+    positive standard deviations."""
+    path = Path(folder) / STATS
+    if not path.is_file():
+        raise InputError(folder, f"no {STATS}: not a complete shard folder")
+    stats = _strict_json(path, "statistics file")
+    try:
+        bands = stats["bands"]
+        for band, values in bands.items():
+            mean, std = float(values["mean"]), float(values["std"])
+            if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+                raise ValueError(f"{band}: mean {mean}, std {std}")
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise InputError(path, f"not a statistics file ({error})") from None
+    return bands
 
 
 def band_norm(stats: dict, bands: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ from safetensors.numpy import save_file
 from csmoe.atomic import atomic_dir, publish_mode, write_text
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2, S1
 from csmoe.data.patch import SIDE, read_pair
-from csmoe.data.shard_format import FORMAT, INDEX, SKIPPED, STATS, read_index, sha256
+from csmoe.data.shard_format import FORMAT, INDEX, SKIPPED, STATS, read_index, read_stats, sha256
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
 
@@ -153,14 +153,27 @@ def write_shards(
 def verify_shards(folder: str | os.PathLike[str]) -> int:
     """Check every shard's size and checksum; an error names each bad shard."""
     folder = Path(folder)
-    index = read_index(folder)
-    bad = []
-    for shard in index["shards"]:
-        path = folder / shard["file"]
-        if not path.is_file():
-            bad.append(f"{shard['file']} (missing)")
-        elif path.stat().st_size != shard["bytes"] or sha256(path) != shard["sha256"]:
-            bad.append(f"{shard['file']} (checksum mismatch)")
+    index = read_index(folder)  # schema and counts
+    stats = read_stats(folder)  # finite numbers
+    absent = [b for b in index["s2_bands"] + index["s1_bands"] if b not in stats]
+    if absent:
+        raise InputError(folder / STATS, f"no statistics for band(s) {', '.join(absent)}")
+    bad = [f"{shard['file']} ({problem})" for shard in index["shards"]
+           if (problem := shard_problem(folder / shard["file"], shard))]  # fmt: skip
     if bad:
         raise InputError(folder, f"{len(bad)} bad shard(s): {', '.join(bad)}")
     return index["samples"]
+
+
+def shard_problem(path: Path, entry: dict) -> str | None:
+    """Missing, truncated, too long or corrupt (checksum), or None for an intact shard."""
+    if not path.is_file():
+        return "missing"
+    size = path.stat().st_size
+    if size < entry["bytes"]:
+        return f"truncated: {size} of {entry['bytes']} bytes"
+    if size > entry["bytes"]:
+        return f"{size} bytes, {entry['bytes']} expected"
+    if sha256(path) != entry["sha256"]:
+        return "corrupt: checksum mismatch"
+    return None
