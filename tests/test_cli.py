@@ -52,6 +52,58 @@ def test_atomic_path_leaves_nothing_on_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_atomic_dir_replaces_a_folder_without_a_moment_without_it(tmp_path: Path) -> None:
+    """A reader polling the target while it is replaced always finds a complete folder."""
+    import threading
+
+    from csmoe.atomic import atomic_dir, exchange
+
+    target = tmp_path / "shards"
+    target.mkdir()
+    (target / "index.json").write_text("old")
+    missing, done = [], threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            if not (target / "index.json").is_file():
+                missing.append(1)
+
+    reader = threading.Thread(target=poll)
+    reader.start()
+    try:
+        for version in range(200):
+            with atomic_dir(target) as tmp:
+                (tmp / "index.json").write_text(str(version))
+    finally:
+        done.set()
+        reader.join()
+    assert (target / "index.json").read_text() == "199"
+    assert [p.name for p in tmp_path.iterdir()] == ["shards"]  # no temporary leftovers
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "only_in_a").touch()
+    if exchange(a, b):  # Linux: one atomic swap
+        assert (b / "only_in_a").exists() and not (a / "only_in_a").exists()
+        assert missing == []
+
+
+def test_stale_temporary_folders_of_dead_runs_only_are_removed(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    from csmoe.atomic import remove_stale
+
+    host = socket.gethostname()
+    live = tmp_path / f".shards.{host}-{os.getpid()}.abc.tmp"
+    dead = tmp_path / f".shards.{host}-999999999.abc.tmp"  # no such process
+    other_host = tmp_path / ".shards.elsewhere-1.abc.tmp"
+    for folder in (live, dead, other_host):
+        folder.mkdir()
+    remove_stale(tmp_path / "shards")
+    assert live.exists() and other_host.exists() and not dead.exists()
+
+
 def test_name_parsing_rejects_foreign_names() -> None:
     with pytest.raises(ValueError, match="not a BigEarthNet S1 patch name: 'S2A_MSIL2A_x'"):
         utm_bounds_from_s1_names(["S2A_MSIL2A_x"])

@@ -194,7 +194,8 @@ def test_missing_s2_partner(
     shutil.rmtree(s2_root / PATCH)
     out = empty_out(tmp_path)
     code = run_index(s1_root, s2_root, out)
-    assert_fails_naming(capsys, code, out, s2_root / PATCH, "paired S2 patch folder is missing")
+    s1_json = s1_root / S1_PATCH / f"{S1_PATCH}_labels_metadata.json"
+    assert_fails_naming(capsys, code, out, s1_json, f"corresponding_s2_patch {PATCH} is not in")
 
 
 def test_failed_run_keeps_the_previous_index(v1_archive: tuple[Path, Path], tmp_path: Path) -> None:

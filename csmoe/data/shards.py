@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from safetensors.numpy import save_file
 
-from csmoe.atomic import atomic_dir, publish_mode, write_text
+from csmoe.atomic import atomic_dir, publish_mode, remove_stale, write_text
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2, S1
 from csmoe.data.patch import SIDE, read_pair
 from csmoe.data.shard_format import FORMAT, INDEX, SKIPPED, STATS, read_index, read_stats, sha256
@@ -94,12 +93,6 @@ def _statistics(shards: list[dict], bands: tuple[str, ...], source: str) -> dict
     }
 
 
-def _remove_stale(out: Path) -> None:
-    """Temporary folders of an earlier, killed run."""
-    for stale in out.parent.glob(f".{out.name}.*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
 def write_shards(
     manifest_path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -121,7 +114,7 @@ def write_shards(
     kept = manifest[~missing].reset_index(drop=True)
     if kept.empty:
         raise InputError(manifest_path, "no patch of the manifest is in the archive")
-    _remove_stale(out)
+    remove_stale(out)
     with atomic_dir(out) as tmp:
         parts = [kept.iloc[i : i + shard_size] for i in range(0, len(kept), shard_size)]
         paths = [tmp / f"shard-{k:05d}.safetensors" for k in range(len(parts))]

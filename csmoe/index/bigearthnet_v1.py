@@ -104,8 +104,8 @@ def read_pair(
     s1_corners = json_corners(s1_json, s1_meta)
     s2_name = json_field(s1_json, s1_meta, "corresponding_s2_patch")
     s2_dir = s2_root / s2_name
-    if not s2_dir.is_dir():
-        raise PatchProblem(s2_dir, "paired S2 patch folder is missing")
+    if not s2_dir.is_dir():  # the S1 JSON is at fault: it names a patch that is not there
+        raise PatchProblem(s1_json, f"corresponding_s2_patch {s2_name} is not in {s2_root}")
     s2_json = s2_dir / f"{s2_name}_labels_metadata.json"
     s2_meta = read_json(s2_json)
     s2_corners = json_corners(s2_json, s2_meta)
