@@ -114,3 +114,40 @@ def test_name_parsing_rejects_foreign_names() -> None:
 def test_unpadded_s2_times() -> None:
     times = acquisition_times(["S2B_MSIL2A_20170924T93020_69_24", "S2A_MSIL2A_20170613T101031_1_2"])
     assert [str(t) for t in times] == ["2017-09-24T09:30:20", "2017-06-13T10:10:31"]
+
+
+POOL_THEN_WAIT = """
+import sys, time
+from csmoe.parallel import process_pool
+pool = process_pool(2)
+pids = [pool.submit(__import__("os").getpid).result() for _ in range(4)]
+print(" ".join(map(str, sorted(set(pids)))), flush=True)
+jobs = [pool.submit(time.sleep, 60) for _ in range(2)]
+time.sleep(60)
+"""
+
+
+def test_pool_workers_end_when_their_parent_is_killed() -> None:
+    import signal
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", POOL_THEN_WAIT], stdout=subprocess.PIPE,
+                              text=True, cwd=REPO)  # fmt: skip
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert workers
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in workers if _running(pid)]
+    assert alive == [], f"workers {alive} outlived their killed parent"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # zombies have ended
+    except FileNotFoundError:
+        return False
