@@ -232,6 +232,26 @@ def test_nan_pixels_never_reach_a_sample(manifest: Path, tmp_path: Path, workers
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (lambda t: t.iloc[:0], "the manifest has no rows"),
+        (lambda t: pd.concat([t, t.iloc[[3]]]), "1 patch id(s) listed twice"),
+        (lambda t: t.drop(columns=["s2_dir"]), "no column(s) s2_dir"),
+        (lambda t: t.rename(columns={"patch_id": "id"}), "no column(s) patch_id"),
+    ],
+    ids=["empty", "duplicated id", "no s2_dir", "renamed column"],
+)
+def test_bad_manifests_are_named(manifest: Path, tmp_path: Path, capsys, damage, words) -> None:
+    path = tmp_path / "bad manifest.parquet"  # a path with a space, as users have
+    damage(pd.read_parquet(manifest)).to_parquet(path)
+    code = main(["shard", "--manifest", str(path), "--out", str(tmp_path / "out"),
+                 "--workers", "2"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith(f"csmoe: error: {path}: ") and "\n" not in err
+    assert words in err and not (tmp_path / "out").exists()
+
+
 def test_block_partition_has_no_gaps() -> None:
     for length in (0, 1, 7, 20):
         for parts in (1, 2, 3, 8):

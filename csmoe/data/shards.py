@@ -33,6 +33,29 @@ from csmoe.data.shard_format import FORMAT, INDEX, SKIPPED, STATS, read_index, r
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
 
+MANIFEST_COLUMNS = ("patch_id", "order", "s1_name", "s2_name", "s1_dir", "s2_dir",
+                    "reference_map", "multi_hot_19")  # fmt: skip
+
+
+def read_manifest(path: Path) -> pd.DataFrame:
+    """A training manifest in selection order: readable, with the columns the shards
+    need, at least one row and no patch twice."""
+    if not path.is_file():
+        raise InputError(path, "manifest file does not exist")
+    try:
+        manifest = pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise InputError(path, f"not a readable Parquet manifest ({error})") from None
+    absent = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
+    if absent:
+        raise InputError(path, f"not a training manifest: no column(s) {', '.join(absent)}")
+    if manifest.empty:
+        raise InputError(path, "the manifest has no rows")
+    twice = manifest["patch_id"][manifest["patch_id"].duplicated()].unique()
+    if len(twice):
+        raise InputError(path, f"{len(twice)} patch id(s) listed twice, e.g. {twice[0]}")
+    return manifest.sort_values("order", kind="stable")
+
 
 def missing_patches(manifest: pd.DataFrame) -> pd.Series:
     """Manifest rows whose S1 or S2 folder is absent (or not recorded)."""
@@ -105,7 +128,7 @@ def write_shards(
 ) -> dict:
     """Write the shard folder `out` for a manifest; return its index."""
     manifest_path, out = Path(manifest_path), Path(out)
-    manifest = pd.read_parquet(manifest_path).sort_values("order", kind="stable")
+    manifest = read_manifest(manifest_path)
     missing = missing_patches(manifest)
     if missing.any() and not skip_missing:
         ids = list(manifest.loc[missing, "patch_id"])
