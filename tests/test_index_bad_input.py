@@ -80,6 +80,13 @@ def set_crs(path: Path, crs: str | None) -> None:
         dst.write(values, 1)
 
 
+def rewrite_as_float(path: Path) -> None:
+    with rasterio.open(path) as src:
+        profile, values = src.profile, src.read(1)
+    with rasterio.open(path, "w", **(profile | {"dtype": "float32"})) as dst:
+        dst.write(values.astype("float32"), 1)
+
+
 DAMAGE = {
     "missing band": (lambda s1, s2: s2 / PATCH / f"{PATCH}_B05.tif", Path.unlink, "missing band"),
     "truncated tiff": (lambda s1, s2: s2 / PATCH / f"{PATCH}_B03.tif", truncate, "unreadable"),
@@ -107,6 +114,11 @@ DAMAGE = {
         lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VH.tif",
         lambda p: set_crs(p, "EPSG:32630"),  # the pair is in UTM zone 29N
         "CRS EPSG:32630 differs from EPSG:32629",
+    ),
+    "wrong data type": (
+        lambda s1, s2: s2 / PATCH / f"{PATCH}_B04.tif",
+        rewrite_as_float,
+        "expected data type uint16, found float32",
     ),
     "wrong shape": (
         lambda s1, s2: s2 / PATCH / f"{PATCH}_B11.tif",
