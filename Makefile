@@ -49,5 +49,7 @@ format: install
 	$(BIN)/ruff check --fix csmoe tests
 	$(BIN)/snakefmt Snakefile workflow
 
+# Every workflow output (results/ keeps its README), built input, log and benchmark.
 clean:
-	rm -rf results/index resources logs benchmarks .snakemake
+	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf resources logs benchmarks .snakemake

@@ -199,6 +199,19 @@ def test_end_to_end_run_on_a_tiny_config(tiny_run: Path) -> None:
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
 
 
+def test_changing_alpha_reruns_only_the_thematic_climatic_sampling(tiny_run: Path) -> None:
+    tiny = yaml.safe_load((tiny_run / "tiny.yaml").read_text())
+    tiny["sampling"]["alpha"] = 0.25
+    (tiny_run / "alpha.yaml").write_text(yaml.safe_dump(tiny))
+    result = snakemake("-n", "--cores", "1", "--configfile", "alpha.yaml", "--directory",
+                       str(tiny_run), cwd=tiny_run)  # fmt: skip
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log
+    samplings = re.findall(r"rule sample_manifest:.*?wildcards: ([^\n]*)", log, re.S)
+    assert samplings == ["archive=examples, sampler=thematic_climatic"], samplings
+    assert "results/shards/examples/random" not in log  # random manifests keep their shards
+
+
 @pytest.mark.skipif(browser.chromium() is None, reason="needs chromium (.ci/run installs it)")
 def test_report_renders_in_chromium(tiny_run: Path) -> None:
     report = tiny_run / "report.html"

@@ -134,7 +134,9 @@ def sampling_arguments(wildcards):
         args += ["--size", str(size)]
     args += ["--climate-level", sampling["climate_level"]]
     args += ["--landcover-level", sampling["landcover_level"]]
-    args += ["--alpha", str(sampling["alpha"])]
+    # alpha changes no other sampler's output: passing it would rerun them for nothing
+    if wildcards.sampler == "thematic_climatic":
+        args += ["--alpha", str(sampling["alpha"])]
     return " ".join([shlex.join(args), exclusion_arguments()]).strip()
 
 

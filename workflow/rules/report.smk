@@ -11,6 +11,8 @@ rule report_descriptors:
         ),
     log:
         "logs/report/{archive}_descriptors.log",
+    benchmark:
+        "benchmarks/report/{archive}_descriptors.tsv"
     conda:
         "../../envs/csmoe.yaml"
     shell:
@@ -45,6 +47,8 @@ rule report_sampling:
         ),
     log:
         "logs/report/{archive}_sampling.log",
+    benchmark:
+        "benchmarks/report/{archive}_sampling.tsv"
     conda:
         "../../envs/csmoe.yaml"
     params:
