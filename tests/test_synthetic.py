@@ -138,3 +138,15 @@ def test_pixels_are_loosely_physical(index: pd.DataFrame) -> None:
         assert np.median(nir[water]) < 0.5 * np.median(nir[~water & ~urban])
     if urban.any() and water.any():
         assert np.median(vv[urban]) > np.median(vv[water]) + 8  # dB
+
+
+def test_synth_command_needs_only_size_seed_and_folder(tmp_path: Path) -> None:
+    """The Köppen map is built on the fly and the land cover written inside the archive."""
+    from csmoe.cli import main
+
+    out = tmp_path / "archive"
+    assert main(["synth", "--n", "8", "--seed", "2", "--out", str(out), "--no-examples"]) == 0
+    assert (out / "landcover.tif").is_file() and (out / "landcover.legend.csv").is_file()
+    assert len(list((out / "BigEarthNet-S1-v1.0").iterdir())) == 8
+    code = main(["synth", "--n", "8", "--out", str(tmp_path / "x"), "--koppen", "k.tif"])
+    assert code == 2 and not (tmp_path / "x").exists()

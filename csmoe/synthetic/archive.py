@@ -40,6 +40,7 @@ from csmoe.synthetic.landcover import write_landcover_raster
 
 SIDE = 120  # 10 m pixels per patch side
 REFERENCE_ROOT = "Reference_Maps"
+LANDCOVER = "landcover.tif"  # inside the archive folder when no other path is given
 ENL = 4.4  # equivalent number of looks of Sentinel-1 GRD
 
 
@@ -281,17 +282,19 @@ def generate_archive(
     n: int,
     seed: int,
     out: str | os.PathLike[str],
-    landcover_out: str | os.PathLike[str],
+    landcover_out: str | os.PathLike[str] | None,
     koppen: tuple[Path, Path],
     *,
     with_examples: bool = True,
     workers: int = 1,
 ) -> tuple[Path, Path]:
-    """Write the archive under `out` and its land-cover raster; return both paths."""
+    """Write the archive under `out` and its land-cover raster (`landcover_out`, or
+    ``out/landcover.tif`` when None); return both paths."""
     locations = choose_locations(n, seed)
     patches = _patches(locations)
-    landcover_out = Path(landcover_out)
+    inside = landcover_out is None
     with atomic_dir(out) as root:
+        landcover_out = root / LANDCOVER if inside else Path(landcover_out)
         footprints = locations
         if with_examples:
             extract_examples(root / "examples")
@@ -311,7 +314,7 @@ def generate_archive(
                     job.result()
         else:
             write_patches(patches, root, landcover_out, seed)
-    return Path(out), landcover_out
+    return Path(out), Path(out) / LANDCOVER if inside else landcover_out
 
 
 def _example_footprints(root: Path) -> pd.DataFrame:
