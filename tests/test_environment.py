@@ -47,9 +47,40 @@ def test_every_dependency_is_pinned_exactly() -> None:
         assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", spec), spec
 
 
+# conda-forge builds lag behind PyPI for these (newest known there); every other pin must
+# equal the project file's.
+CONDA_FORGE_LAG = {"torch": "2.13.0", "torchvision": "0.28.0"}
+# Bioconda packages, and tools that no rule runs: never in a rule environment.
+NOT_IN_RULE_ENVS = {"snakemake", "snakemake-executor-plugin-slurm"}
+TORCH_MODULES = {"torch", "torchvision", "timm", "safetensors"}
+
+
 def test_conda_environments_match_the_project_file() -> None:
-    envs = sorted((REPO / "envs").glob("*.yaml"))
-    assert envs
     pins = project_pins()
-    for env in envs:
-        assert env_pins(env) == pins, env.name
+    envs = {path.stem: env_pins(path) for path in sorted((REPO / "envs").glob("*.yaml"))}
+    assert set(envs) == {"geo", "torch"}
+    for name, env in envs.items():
+        for package, version in env.items():
+            assert package in pins, f"{name}.yaml: {package} is not a project dependency"
+            assert version == CONDA_FORGE_LAG.get(package, pins[package]), (name, package)
+        assert not NOT_IN_RULE_ENVS & set(env), name
+    assert not TORCH_MODULES & set(envs["geo"])  # the geo stages need no PyTorch
+    covered = set(envs["geo"]) | set(envs["torch"])
+    assert covered == set(pins) - NOT_IN_RULE_ENVS - {"pygments", "xarray"}
+
+
+def test_each_rule_uses_the_environment_of_its_imports() -> None:
+    """Rules whose command imports torch use envs/torch.yaml, the others envs/geo.yaml."""
+    rules = (REPO / "workflow" / "rules").glob("*.smk")
+    for rule_file in rules:
+        for rule in re.split(r"\n(?=rule )", rule_file.read_text()):
+            env = re.search(r'conda:\s*"\.\./\.\./envs/(\w+)\.yaml"', rule)
+            if env is None:
+                continue
+            command = re.search(r"python -m csmoe ([\w-]+)|\{params\.launcher\} (\w+)", rule)
+            stage = command.group(1) or command.group(2)
+            expected = "torch" if stage in TORCH_STAGES else "geo"
+            assert env.group(1) == expected, (rule_file.name, stage)
+
+
+TORCH_STAGES = {"shard", "pretrain", "plot-training", "evaluate", "study"}

@@ -9,7 +9,7 @@ rule describe_patches:
     benchmark:
         "benchmarks/descriptors/{archive}.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     resources:
         mem_mb=16000,
         runtime=60,

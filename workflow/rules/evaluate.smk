@@ -14,7 +14,7 @@ rule eval_manifest:
     wildcard_constraints:
         split="train|validation|test",
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     params:
         arguments=eval_manifest_arguments,
     shell:
@@ -36,7 +36,7 @@ rule evaluate:
     wildcard_constraints:
         sampler="thematic_climatic|random|full",
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/torch.yaml"
     threads: config["evaluation"]["threads"]
     resources:
         gpu=config["evaluation"]["gpus"],
@@ -64,7 +64,7 @@ rule evaluate_random_init:
     benchmark:
         "benchmarks/evaluate/{archive}_random_init_{model}.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/torch.yaml"
     threads: config["evaluation"]["threads"]
     resources:
         gpu=config["evaluation"]["gpus"],
@@ -91,7 +91,7 @@ rule evaluate_band_stats:
     benchmark:
         "benchmarks/evaluate/{archive}_band_stats.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/torch.yaml"
     params:
         arguments=evaluation_arguments(),
         out=lambda wildcards, output: os.path.dirname(output[0]),
@@ -137,7 +137,7 @@ rule study_table:
     benchmark:
         "benchmarks/study/study_table.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/torch.yaml"
     params:
         out=lambda wildcards, output: os.path.dirname(output.table),
     shell:

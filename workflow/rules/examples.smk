@@ -7,6 +7,6 @@ rule extract_examples:
     benchmark:
         "benchmarks/examples/extract_examples.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     shell:
         "python -m csmoe examples --out {output} > {log} 2>&1"

@@ -9,7 +9,7 @@ rule build_index:
     benchmark:
         "benchmarks/index/{archive}.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     threads: config["index"]["threads"]
     resources:
         mem_mb=8000,

@@ -8,6 +8,6 @@ rule build_koppen:
     benchmark:
         "benchmarks/koppen/build_koppen.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     shell:
         "python -m csmoe koppen --out {output.raster} > {log} 2>&1"

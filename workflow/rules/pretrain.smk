@@ -18,7 +18,7 @@ rule pretrain:
     wildcard_constraints:
         sampler="thematic_climatic|random|full",
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/torch.yaml"
     threads: pretrain_job_threads()
     resources:
         gpu=config["pretrain"]["gpus"],
@@ -56,7 +56,7 @@ rule plot_pretraining:
     benchmark:
         "benchmarks/pretrain/{archive}_{sampler}_{model}_plot.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/torch.yaml"
     params:
         title="{model} on {archive} / {sampler} manifest",
     shell:

@@ -14,7 +14,7 @@ rule report_descriptors:
     benchmark:
         "benchmarks/report/{archive}_descriptors.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     shell:
         "python -m csmoe report --descriptors {input} --descriptor-figure {output}"
         " > {log} 2>&1"
@@ -50,7 +50,7 @@ rule report_sampling:
     benchmark:
         "benchmarks/report/{archive}_sampling.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     params:
         manifests=lambda wildcards, input: named_arguments(input.manifests),
         metrics=lambda wildcards, input: named_arguments(input.metrics),

@@ -12,7 +12,7 @@ rule sample_manifest:
     wildcard_constraints:
         sampler="thematic_climatic|random|full",
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     resources:
         mem_mb=16000,
         runtime=30,

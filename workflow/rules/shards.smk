@@ -9,7 +9,7 @@ rule write_shards:
     benchmark:
         "benchmarks/shards/{archive}_{sampler}.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/torch.yaml"
     threads: config["shards"]["threads"]
     resources:
         mem_mb=8000,

@@ -13,7 +13,7 @@ rule build_synthetic:
     benchmark:
         "benchmarks/synthetic/build_synthetic.tsv"
     conda:
-        "../../envs/csmoe.yaml"
+        "../../envs/geo.yaml"
     threads: 2
     resources:
         mem_mb=4000,
