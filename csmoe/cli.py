@@ -434,11 +434,10 @@ def _run_evaluate(args: argparse.Namespace) -> None:
 
     from csmoe.evaluation.run import evaluate
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
     if args.features != "band_stats" and args.encoder is None:
         raise InputError("--encoder", f"required for --features {args.features}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     start = time.perf_counter()
     evaluate(
         args.features, args.encoder, train=args.train, queries=args.queries, test=args.test,

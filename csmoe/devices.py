@@ -5,6 +5,9 @@ On CUDA, bf16 autocast; on the CPU, float32 (autocast off).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import torch
 
 from csmoe.errors import InputError
@@ -20,3 +23,27 @@ def pick_device(choice: str) -> torch.device:
 
 def autocast(device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def timed(step: Callable[[], None], device: torch.device, steps: int,
+          warmup: int = 1) -> tuple[float, float]:  # fmt: skip
+    """(seconds of the first call, mean seconds per call of `steps` timed calls after
+    `warmup` untimed ones, the first included); CUDA work is waited for."""
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    sync()
+    start = time.perf_counter()
+    step()
+    sync()
+    first = time.perf_counter() - start
+    for _ in range(warmup - 1):
+        step()
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return first, (time.perf_counter() - start) / steps

@@ -62,29 +62,20 @@ def rewrite_with_shape(path: Path, shape: tuple[int, int]) -> None:
         dst.write(np.ones(shape, dtype=profile["dtype"]), 1)
 
 
-def add_nan_pixels(path: Path, count: int = 900) -> None:
-    """A 30 x 30 block of NaN in an otherwise valid float band."""
+def rewrite_band(path: Path, change=lambda values: values, **profile) -> None:
+    """Write a band again with its pixels passed through `change` and `profile` updates."""
     with rasterio.open(path) as src:
-        profile, values = src.profile, src.read(1)
+        old_profile, values = src.profile, src.read(1)
+    values = change(values)
+    with rasterio.open(path, "w", **(old_profile | {"dtype": values.dtype.name} | profile)) as dst:
+        dst.write(values, 1)
+
+
+def add_nan_pixels(values: np.ndarray, count: int = 900) -> np.ndarray:
+    """A 30 x 30 block of NaN in an otherwise valid float band."""
     side = int(count**0.5)
     values[:side, :side] = np.nan
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(values, 1)
-
-
-def set_crs(path: Path, crs: str | None) -> None:
-    """Rewrite a band with another CRS (None: no georeferencing) and the same pixels."""
-    with rasterio.open(path) as src:
-        profile, values = src.profile, src.read(1)
-    with rasterio.open(path, "w", **(profile | {"crs": crs})) as dst:
-        dst.write(values, 1)
-
-
-def rewrite_as_float(path: Path) -> None:
-    with rasterio.open(path) as src:
-        profile, values = src.profile, src.read(1)
-    with rasterio.open(path, "w", **(profile | {"dtype": "float32"})) as dst:
-        dst.write(values.astype("float32"), 1)
+    return values
 
 
 DAMAGE = {
@@ -102,22 +93,22 @@ DAMAGE = {
     ),
     "NaN pixels": (
         lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VH.tif",
-        add_nan_pixels,
+        lambda p: rewrite_band(p, add_nan_pixels),
         "900 of 14400 pixels are NaN or infinite",
     ),
     "S1 band without CRS": (
         lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VV.tif",
-        lambda p: set_crs(p, None),
+        lambda p: rewrite_band(p, crs=None),
         "raster has no CRS",
     ),
     "CRS mismatch within the pair": (
         lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VH.tif",
-        lambda p: set_crs(p, "EPSG:32630"),  # the pair is in UTM zone 29N
+        lambda p: rewrite_band(p, crs="EPSG:32630"),  # the pair is in UTM zone 29N
         "CRS EPSG:32630 differs from EPSG:32629",
     ),
     "wrong data type": (
         lambda s1, s2: s2 / PATCH / f"{PATCH}_B04.tif",
-        rewrite_as_float,
+        lambda p: rewrite_band(p, lambda values: values.astype("float32")),
         "expected data type uint16, found float32",
     ),
     "wrong shape": (

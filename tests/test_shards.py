@@ -189,19 +189,29 @@ def test_missing_patches_are_listed_or_skipped(manifest: Path, tmp_path: Path) -
     assert len(pd.read_csv(tmp_path / "out" / "skipped.tsv", sep="\t")) == 2
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_corrupt_band_is_named(manifest: Path, tmp_path: Path, workers: int) -> None:
-    table = pd.read_parquet(manifest).sort_values("order")
-    row = table.iloc[0]
+def manifest_with_damaged_band(manifest: Path, tmp_path: Path, row: int, sensor: str,
+                               band: str, damage) -> Path:  # fmt: skip
+    """A copy of the manifest whose `row` reads `sensor`'s folder from a copy in which
+    `damage(path)` changed one band file."""
     import shutil
 
-    copy = tmp_path / "s2"
-    shutil.copytree(row["s2_dir"], copy)
-    band = copy / f"{row['s2_name']}_B05.tif"
-    band.write_bytes(band.read_bytes()[:300])
-    table.loc[table.index[0], "s2_dir"] = str(copy)
+    table = pd.read_parquet(manifest).sort_values("order")
+    entry = table.iloc[row]
+    copy = tmp_path / sensor
+    shutil.copytree(entry[f"{sensor}_dir"], copy)
+    damage(copy / f"{entry[f'{sensor}_name']}_{band}.tif")
+    table.loc[table.index[row], f"{sensor}_dir"] = str(copy)
     path = tmp_path / "m.parquet"
     table.to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_corrupt_band_is_named(manifest: Path, tmp_path: Path, workers: int) -> None:
+    def truncate(band: Path) -> None:
+        band.write_bytes(band.read_bytes()[:300])
+
+    path = manifest_with_damaged_band(manifest, tmp_path, 0, "s2", "B05", truncate)
     with pytest.raises(InputError, match="B05.tif: unreadable GeoTIFF"):
         write_shards(path, tmp_path / "out", workers=workers)
     assert not (tmp_path / "out").exists()
@@ -210,23 +220,16 @@ def test_corrupt_band_is_named(manifest: Path, tmp_path: Path, workers: int) -> 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_nan_pixels_never_reach_a_sample(manifest: Path, tmp_path: Path, workers: int) -> None:
     """An index built with `check: header` does not decode pixels: the shard stage must."""
-    import shutil
-
     import rasterio
 
-    table = pd.read_parquet(manifest).sort_values("order")
-    row = table.iloc[1]
-    copy = tmp_path / "s1"
-    shutil.copytree(row["s1_dir"], copy)
-    band = copy / f"{row['s1_name']}_VV.tif"
-    with rasterio.open(band) as src:
-        profile, values = src.profile, src.read(1)
-    values[0, :3] = [np.nan, np.inf, -np.inf]
-    with rasterio.open(band, "w", **profile) as dst:
-        dst.write(values, 1)
-    table.loc[table.index[1], "s1_dir"] = str(copy)
-    path = tmp_path / "m.parquet"
-    table.to_parquet(path)
+    def add_non_finite(band: Path) -> None:
+        with rasterio.open(band) as src:
+            profile, values = src.profile, src.read(1)
+        values[0, :3] = [np.nan, np.inf, -np.inf]
+        with rasterio.open(band, "w", **profile) as dst:
+            dst.write(values, 1)
+
+    path = manifest_with_damaged_band(manifest, tmp_path, 1, "s1", "VV", add_non_finite)
     with pytest.raises(InputError, match="VV.tif: 3 of 14400 pixels are NaN or infinite"):
         write_shards(path, tmp_path / "out", workers=workers)
     assert not (tmp_path / "out").exists()

@@ -23,15 +23,14 @@ installed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
+from csmoe.devices import autocast, timed
 from csmoe.models import create_model
-from csmoe.models.flops import math_attention
+from csmoe.models.flops import count_gmac
 
 PAIRS = {  # task: (dense preset, Soft MoE preset)
     "inference": ("csmae_b16", "csmoe_b16"),
@@ -73,7 +72,7 @@ class Workload:
         counted = self.module if task == "layer" else encoder
         self.params = sum(p.numel() for p in counted.parameters())
 
-    def inputs(self, batch: int, device: str) -> tuple[torch.Tensor, ...]:
+    def inputs(self, batch: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:
         if self.task == "layer":
             width = self.model.encoder.embed_dim
             return (torch.randn(batch, self.tokens, width, device=device),)
@@ -83,11 +82,11 @@ class Workload:
         return (torch.randn(batch, 2, side, side, device=device),
                 torch.randn(batch, 10, side, side, device=device))  # fmt: skip
 
-    def step_function(self, batch: int, device: str, dtype, compiled: bool) -> Callable:
+    def step_function(self, batch: int, device: torch.device, compiled: bool) -> Callable:
+        """One step on `device` (bf16 autocast on CUDA, float32 on the CPU)."""
         module = self.module.to(device)
         module.train(self.task == "pretraining")
         inputs = self.inputs(batch, device)
-        autocast = torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32)
         if self.task != "pretraining":
             forward = self.model.encoder.embedding if self.task == "inference" else module
             run = torch.compile(forward) if compiled else forward
@@ -95,16 +94,16 @@ class Workload:
 
             @torch.no_grad()
             def step() -> None:
-                with autocast:
+                with autocast(device):
                     run(*inputs, *extra)
 
             return step
         run = torch.compile(module) if compiled else module
         optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, betas=(0.9, 0.95),
-                                      fused=device == "cuda")  # fmt: skip
+                                      fused=device.type == "cuda")  # fmt: skip
 
         def step() -> None:
-            with autocast:
+            with autocast(device):
                 loss = run(*inputs)["loss"]
             loss.backward()
             optimizer.step()
@@ -116,45 +115,30 @@ class Workload:
         """Forward FLOPs (and backward for pretraining) of one sample, attention included."""
         module = self.module.cpu()
         inputs = self.inputs(1, "cpu")
-        with math_attention(self.model), FlopCounterMode(display=False) as counter:
+        module.train(self.task == "pretraining")
+
+        def run() -> None:
             if self.task == "pretraining":
-                module.train()
                 module(*inputs)["loss"].backward()
                 module.zero_grad(set_to_none=True)
-            else:
-                module.eval()
-                with torch.no_grad():
-                    if self.task == "inference":
-                        self.model.encoder(*inputs, "s2")
-                    else:
-                        module(*inputs)
-        return float(counter.get_total_flops())
+                return
+            with torch.no_grad():
+                if self.task == "inference":
+                    self.model.encoder(*inputs, "s2")
+                else:
+                    module(*inputs)
+
+        return 2e9 * count_gmac(self.model, run)
 
 
-def measure(step: Callable, batch: int, device: str, steps: int, warmup: int) -> dict:
-    def sync() -> None:
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    sync()
-    start = time.perf_counter()
-    step()
-    sync()
-    first = time.perf_counter() - start
-    for _ in range(warmup - 1):
-        step()
-    sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    seconds = (time.perf_counter() - start) / steps
+def measure(step: Callable, batch: int, device: torch.device, steps: int, warmup: int) -> dict:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    first, seconds = timed(step, device, steps, warmup)
     result = {"batch": batch, "samples_per_s": batch / seconds, "ms_per_step": seconds * 1e3,
               "first_step_s": first}  # fmt: skip
-    if device == "cuda":
-        result["peak_mem_gb"] = torch.cuda.max_memory_allocated() / 1e9
+    if device.type == "cuda":
+        result["peak_mem_gb"] = torch.cuda.max_memory_allocated(device) / 1e9
     return result
 
 
@@ -165,12 +149,12 @@ def with_utilisation(result: dict, flops_per_sample: float, peak_tflops: float |
     return result
 
 
-def modes(cpu_batch: int, task: str) -> list[tuple[str, str, torch.dtype, bool, int]]:
-    """(name, device, dtype, compiled, batch) of every measurement on this machine."""
-    runs = [("cpu_fp32", "cpu", torch.float32, False, cpu_batch)]
+def modes(cpu_batch: int, task: str) -> list[tuple[str, torch.device, bool, int]]:
+    """(name, device, compiled, batch) of every measurement on this machine."""
+    runs = [("cpu_fp32", torch.device("cpu"), False, cpu_batch)]
     if torch.cuda.is_available():
         runs += [
-            (f"gpu_bf16_{name}", "cuda", torch.bfloat16, compiled, GPU_BATCH[task])
+            (f"gpu_bf16_{name}", torch.device("cuda"), compiled, GPU_BATCH[task])
             for name, compiled in (("eager", False), ("compiled", True))
         ]
     return runs
@@ -191,12 +175,13 @@ def bench_model(n: int, workdir: Path, seed: int = 0, *, steps: int = 10, warmup
             work = Workload(task, preset)
             flops = work.flops_per_sample()
             entry = {"params": work.params, "gflop_per_sample": flops / 1e9}
-            for name, device, dtype, compiled, batch in modes(n, task):
-                step = work.step_function(batch, device, dtype, compiled)
+            for name, device, compiled, batch in modes(n, task):
+                step = work.step_function(batch, device, compiled)
                 timing = measure(step, batch, device, steps, max(warmup, 1))
-                entry[name] = with_utilisation(timing, flops, peak if device == "cuda" else None)
+                on_gpu = device.type == "cuda"
+                entry[name] = with_utilisation(timing, flops, peak if on_gpu else None)
                 del step
-                if device == "cuda":
+                if on_gpu:
                     torch.cuda.empty_cache()
             work.model.cpu()
             entries[preset] = entry

@@ -3,11 +3,9 @@ operation) and images/s measured on the machine that runs the evaluation."""
 
 from __future__ import annotations
 
-import time
-
 import torch
 
-from csmoe.devices import autocast
+from csmoe.devices import autocast, timed
 from csmoe.models.flops import encoder_cost
 
 TIMED_STEPS, BATCH = 5, 16
@@ -23,15 +21,8 @@ def images_per_second(encoder, device: torch.device, batch: int = BATCH) -> floa
         with autocast(device):
             encoder.embedding(x, "s2")
 
-    step()  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(TIMED_STEPS):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return batch * TIMED_STEPS / (time.perf_counter() - start)
+    _, seconds = timed(step, device, TIMED_STEPS)
+    return batch / seconds
 
 
 def efficiency(encoder, device: torch.device) -> dict:

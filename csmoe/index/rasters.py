@@ -59,26 +59,25 @@ def check_band(
 
 
 def check_bounds(
-    path: Path, info: BandInfo, expected: tuple[float, float, float, float], tolerance: float = 1.0
+    path: Path,
+    info: BandInfo,
+    expected: tuple[float, float, float, float],
+    source: str = "the metadata coordinates",
+    tolerance: float = 1.0,
 ) -> None:
-    """The band's georeferencing must match the metadata's corner coordinates."""
+    """The band's bounds must match `expected` (taken from `source`) within `tolerance`
+    CRS units."""
     if max(abs(a - b) for a, b in zip(info.bounds, expected, strict=True)) > tolerance:
-        raise PatchProblem(
-            path, f"raster bounds {info.bounds} disagree with the metadata coordinates {expected}"
-        )
+        raise PatchProblem(path, f"raster bounds {info.bounds} disagree with {source} {expected}")
 
 
-def check_same_grid(path: Path, info: BandInfo, first: Path, first_info: BandInfo,
-                    tolerance: float = 1.0) -> None:  # fmt: skip
+def check_same_grid(path: Path, info: BandInfo, first: Path, first_info: BandInfo) -> None:
     """Every band of a pair is georeferenced, in the CRS and on the footprint of the
-    pair's `first` band (bounds within `tolerance` CRS units)."""
+    pair's `first` band."""
     if not info.has_crs:
         raise PatchProblem(path, "raster has no CRS")
     if info.epsg != first_info.epsg:
         raise PatchProblem(
             path, f"CRS EPSG:{info.epsg} differs from EPSG:{first_info.epsg} of {first.name}"
         )
-    if max(abs(a - b) for a, b in zip(info.bounds, first_info.bounds, strict=True)) > tolerance:
-        raise PatchProblem(
-            path, f"raster bounds {info.bounds} differ from {first_info.bounds} of {first.name}"
-        )
+    check_bounds(path, info, first_info.bounds, f"those of {first.name}")
