@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from rasterio import Affine
 
 from csmoe.cli import main
 from csmoe.index.table import skipped_path
@@ -78,41 +81,100 @@ def add_nan_pixels(values: np.ndarray, count: int = 900) -> np.ndarray:
     return values
 
 
+def claim_twice(s1_json: Path) -> None:
+    """Make `s1_json`'s folder a copy of S1_PATCH's under another S1 name: a second S1
+    patch naming the same S2 partner."""
+    shutil.copytree(s1_json.parent.parent / S1_PATCH, s1_json.parent)
+    for file in s1_json.parent.iterdir():
+        file.rename(file.with_name(file.name.replace(S1_PATCH, s1_json.parent.name)))
+
+
+def set_json(key: str, value) -> Callable[[Path], None]:
+    def change(path: Path) -> None:
+        path.write_text(json.dumps(json.loads(path.read_text()) | {key: value}))
+
+    return change
+
+
+def shift_east(metres: float) -> Callable[[Path], None]:
+    def change(path: Path) -> None:
+        with rasterio.open(path) as src:
+            transform = src.transform
+        rewrite_band(path, transform=transform @ Affine.translation(metres / transform.a, 0))
+
+    return change
+
+
+class Damage(NamedTuple):
+    locate: Callable[[Path, Path], Path]  # (s1_root, s2_root) -> the file at fault
+    damage: Callable[[Path], None]
+    words: str  # in the message
+    patch_id: str = PATCH  # in skipped.tsv ("" where the damaged file names the pair)
+    kept: int = 5  # pairs indexed with --skip-bad
+
+
+def s1_file(suffix: str) -> Callable[[Path, Path], Path]:
+    return lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_{suffix}"
+
+
+def s2_file(suffix: str) -> Callable[[Path, Path], Path]:
+    return lambda s1, s2: s2 / PATCH / f"{PATCH}_{suffix}"
+
+
+SECOND_S1 = S1_PATCH.replace("S1A", "S1B")  # sorts after S1_PATCH
 DAMAGE = {
-    "missing band": (lambda s1, s2: s2 / PATCH / f"{PATCH}_B05.tif", Path.unlink, "missing band"),
-    "truncated tiff": (lambda s1, s2: s2 / PATCH / f"{PATCH}_B03.tif", truncate, "unreadable"),
-    "garbage tiff": (
-        lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VV.tif",
-        lambda p: p.write_bytes(b"not a tiff"),
-        "unreadable",
+    "missing band": Damage(s2_file("B05.tif"), Path.unlink, "missing band"),
+    "truncated tiff": Damage(s2_file("B03.tif"), truncate, "unreadable"),
+    "garbage tiff": Damage(s1_file("VV.tif"), lambda p: p.write_bytes(b"not a tiff"), "unreadable"),
+    "json without coordinates": Damage(
+        s2_file("labels_metadata.json"), drop_coordinates, "no 'coordinates'"
     ),
-    "json without coordinates": (
-        lambda s1, s2: s2 / PATCH / f"{PATCH}_labels_metadata.json",
-        drop_coordinates,
-        "no 'coordinates'",
+    "S1 json not JSON": Damage(
+        s1_file("labels_metadata.json"), lambda p: p.write_text("{"), "not valid JSON", ""
     ),
-    "NaN pixels": (
-        lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VH.tif",
+    "S1 json naming no S2 patch": Damage(
+        s1_file("labels_metadata.json"),
+        set_json("corresponding_s2_patch", "../../elsewhere"),
+        "'../../elsewhere' is not an S2 patch name",
+        "",
+    ),
+    "unknown CORINE label": Damage(
+        s2_file("labels_metadata.json"),
+        set_json("labels", ["Moon dust"]),
+        "unknown CORINE level-3 label 'Moon dust'",
+    ),
+    "S2 patch claimed twice": Damage(
+        lambda s1, s2: s1 / SECOND_S1 / f"{SECOND_S1}_labels_metadata.json",
+        claim_twice,
+        f"corresponding_s2_patch {PATCH} is already paired with {S1_PATCH}",
+        kept=6,
+    ),
+    "NaN pixels": Damage(
+        s1_file("VH.tif"),
         lambda p: rewrite_band(p, add_nan_pixels),
         "900 of 14400 pixels are NaN or infinite",
     ),
-    "S1 band without CRS": (
-        lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VV.tif",
-        lambda p: rewrite_band(p, crs=None),
-        "raster has no CRS",
+    "infinite pixels": Damage(
+        s1_file("VV.tif"),
+        lambda p: rewrite_band(p, lambda v: np.where(v > np.median(v), np.inf, v)),
+        "7200 of 14400 pixels are NaN or infinite",
     ),
-    "CRS mismatch within the pair": (
-        lambda s1, s2: s1 / S1_PATCH / f"{S1_PATCH}_VH.tif",
+    "S1 band without CRS": Damage(
+        s1_file("VV.tif"), lambda p: rewrite_band(p, crs=None), "raster has no CRS"
+    ),
+    "CRS mismatch within the pair": Damage(
+        s1_file("VH.tif"),
         lambda p: rewrite_band(p, crs="EPSG:32630"),  # the pair is in UTM zone 29N
         "CRS EPSG:32630 differs from EPSG:32629",
     ),
-    "wrong data type": (
-        lambda s1, s2: s2 / PATCH / f"{PATCH}_B04.tif",
+    "S1 band shifted 100 m": Damage(s1_file("VH.tif"), shift_east(100), "raster bounds"),
+    "wrong data type": Damage(
+        s2_file("B04.tif"),
         lambda p: rewrite_band(p, lambda values: values.astype("float32")),
         "expected data type uint16, found float32",
     ),
-    "wrong shape": (
-        lambda s1, s2: s2 / PATCH / f"{PATCH}_B11.tif",
+    "wrong shape": Damage(
+        s2_file("B11.tif"),
         lambda p: rewrite_with_shape(p, (120, 120)),
         "expected shape (60, 60), found (120, 120)",
     ),
@@ -130,12 +192,12 @@ def test_damaged_patch_stops_with_one_message(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     s1_root, s2_root = v1_archive
-    locate, damage, words = DAMAGE[case]
-    damaged = locate(s1_root, s2_root)
-    damage(damaged)
+    case = DAMAGE[case]
+    damaged = case.locate(s1_root, s2_root)
+    case.damage(damaged)
     out = empty_out(tmp_path)
     code = run_index(s1_root, s2_root, out, "--workers", workers)
-    assert_fails_naming(capsys, code, out, damaged, words)
+    assert_fails_naming(capsys, code, out, damaged, case.words)
 
 
 @WORKERS
@@ -144,18 +206,21 @@ def test_skip_bad_lists_the_damaged_patch(
     case: str, workers: str, v1_archive: tuple[Path, Path], tmp_path: Path
 ) -> None:
     s1_root, s2_root = v1_archive
-    locate, damage, words = DAMAGE[case]
-    damaged = locate(s1_root, s2_root)
-    damage(damaged)
+    case = DAMAGE[case]
+    damaged = case.locate(s1_root, s2_root)
+    case.damage(damaged)
     out = tmp_path / "index.parquet"
     assert run_index(s1_root, s2_root, out, "--skip-bad", "--workers", workers) == 0
     index = pd.read_parquet(out)
-    assert len(index) == 5 and PATCH not in set(index["patch_id"])
-    skipped = pd.read_csv(skipped_path(out), sep="\t")
+    assert len(index) == case.kept
+    assert index["s1_name"].str.startswith(S1_PATCH[:3]).all()  # the first claim is kept
+    skipped = pd.read_csv(skipped_path(out), sep="\t", keep_default_na=False)
+    item = damaged.parent.name if damaged.is_relative_to(s1_root) else S1_PATCH
     assert skipped.to_dict("records") == [
-        {"patch": S1_PATCH, "file": str(damaged), "reason": skipped["reason"][0]}
-    ]
-    assert words in skipped["reason"][0]
+        {"patch_id": case.patch_id, "item": item, "file": str(damaged),
+         "reason": skipped["reason"][0]}
+    ]  # fmt: skip
+    assert case.words in skipped["reason"][0]
 
 
 def test_empty_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -218,3 +283,16 @@ def test_index_is_byte_identical_across_runs(v1_archive: tuple[Path, Path], tmp_
     assert run_index(s1_root, s2_root, first) == 0
     assert run_index(s1_root, s2_root, second, "--workers", "2") == 0
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_index_paths_are_absolute_whatever_the_working_directory(
+    v1_archive: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s1_root, s2_root = v1_archive
+    monkeypatch.chdir(s1_root.parent)
+    out = tmp_path / "index.parquet"
+    assert run_index(Path(s1_root.name), Path(s2_root.name), out) == 0
+    monkeypatch.chdir(tmp_path)  # a later stage, run from elsewhere
+    index = pd.read_parquet(out)
+    for column in ("s1_dir", "s2_dir"):
+        assert all(Path(p).is_absolute() and Path(p).is_dir() for p in index[column])

@@ -130,6 +130,22 @@ def test_verify_names_a_damaged_shard(manifest: Path, tmp_path: Path, capsys) ->
     assert "2 bad shard(s)" in err and len(err.strip().splitlines()) == 1
 
 
+def test_dataset_names_a_damaged_shard_when_it_opens_it(manifest: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    write_shards(manifest, out, shard_size=10)
+    shard = out / "shard-00001.safetensors"
+    data = bytearray(shard.read_bytes())
+    shard.chmod(0o644)
+    data[-10] ^= 0xFF  # a flipped byte: caught with verify=True only
+    shard.write_bytes(bytes(data))
+    assert len(list(ShardDataset(out, shuffle=False))) == 20
+    with pytest.raises(InputError, match=f"{shard}: corrupt: checksum mismatch"):
+        list(ShardDataset(out, shuffle=False, verify=True))
+    shard.write_bytes(bytes(data[:1000]))  # truncated: caught always, before reading
+    with pytest.raises(InputError, match=f"{shard}: truncated: 1000 of {len(data)} bytes"):
+        list(ShardDataset(out, shuffle=False))
+
+
 @pytest.mark.parametrize(
     "damage, words",
     [
@@ -242,12 +258,18 @@ def test_nan_pixels_never_reach_a_sample(manifest: Path, tmp_path: Path, workers
         (lambda t: pd.concat([t, t.iloc[[3]]]), "1 patch id(s) listed twice"),
         (lambda t: t.drop(columns=["s2_dir"]), "no column(s) s2_dir"),
         (lambda t: t.rename(columns={"patch_id": "id"}), "no column(s) patch_id"),
+        (lambda t: t.drop(columns=["order"]), "not a training manifest: no column(s) order"),
+        (lambda t: "patch_id\nS2A_MSIL2A_20170613T101031_87_48\n", "not a readable Parquet"),
     ],
-    ids=["empty", "duplicated id", "no s2_dir", "renamed column"],
+    ids=["empty", "duplicated id", "no s2_dir", "renamed column", "an index", "a CSV file"],
 )
 def test_bad_manifests_are_named(manifest: Path, tmp_path: Path, capsys, damage, words) -> None:
     path = tmp_path / "bad manifest.parquet"  # a path with a space, as users have
-    damage(pd.read_parquet(manifest)).to_parquet(path)
+    damaged = damage(pd.read_parquet(manifest))
+    if isinstance(damaged, str):
+        path.write_text(damaged)
+    else:
+        damaged.to_parquet(path)
     code = main(["shard", "--manifest", str(path), "--out", str(tmp_path / "out"),
                  "--workers", "2"])  # fmt: skip
     err = capsys.readouterr().err.strip()

@@ -14,7 +14,7 @@ import yaml
 from runner import BIN, REPO, load_yaml, snakemake
 
 from csmoe import config as csmoe_config
-from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
+from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT, extract_examples
 from csmoe.data.shards import verify_shards
 from csmoe.errors import InputError
 from csmoe.training.logbook import read_log
@@ -153,9 +153,15 @@ TINY_ARGS = ("--cores", "1", "--configfile", "tiny.yaml")
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
-    """The whole workflow, index to pretraining, on the six real examples."""
-    tmp_path = tmp_path_factory.mktemp("tiny_run")
+    """The whole workflow, index to pretraining, on the six real examples, in a working
+    directory and from archive paths with spaces in their names (as users have them)."""
+    tmp_path = tmp_path_factory.mktemp("tiny run")
+    s1_root, s2_root = extract_examples(tmp_path / "real archive")
     tiny = load_yaml("config.yaml")
+    tiny["archives"]["examples"] = {
+        "kind": "bigearthnet-v1", "s1_root": str(s1_root), "s2_root": str(s2_root),
+        "landcover": "labels",
+    }  # fmt: skip
     tiny["study"].update(archives=["examples"], sample=["examples"], shard=["examples"])
     tiny["index"]["threads"] = 1
     tiny["sampling"].update(size=2, climate_level="group", landcover_level="1")

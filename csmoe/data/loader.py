@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from torch.utils.data import IterableDataset, get_worker_info
 
-from csmoe.data.shard_format import band_norm, normalise, read_index, read_stats
+from csmoe.data.shard_format import band_norm, normalise, read_index, read_stats, shard_problem
+from csmoe.errors import InputError
 
 CHUNK = 16  # samples decoded (normalised) together
 
@@ -59,8 +60,10 @@ class ShardDataset(IterableDataset):
         rank: int | None = None,
         world_size: int | None = None,
         stats: dict[str, dict[str, float]] | None = None,
+        verify: bool = False,
     ) -> None:
         self.folder = Path(folder)
+        self.verify = verify  # checksum each shard when it is opened (sizes always)
         self.index = read_index(self.folder)
         # Another folder's statistics (e.g. an encoder's training shards) may replace ours.
         stats = read_stats(self.folder) if stats is None else stats
@@ -105,15 +108,27 @@ class ShardDataset(IterableDataset):
     def _samples(self) -> Iterator[dict]:
         rng = np.random.default_rng([self.seed, self.epoch, *self._who()])
         for shard, start, stop in self.plan():
-            path = self.folder / self.index["shards"][shard]["file"]
-            with safe_open(str(path), framework="numpy") as handle:
-                ids = json.loads(handle.metadata()["patch_ids"])
-                for lo in range(start, stop, CHUNK):
-                    hi = min(lo + CHUNK, stop)
-                    names = handle.keys()  # a safe_open handle is not iterable
-                    chunk = self._decode({k: handle.get_slice(k)[lo:hi] for k in names})
-                    for i in range(hi - lo):
-                        yield self._sample(chunk, i, ids[lo + i], rng)
+            entry = self.index["shards"][shard]
+            path = self.folder / entry["file"]
+            problem = shard_problem(path, entry, checksum=self.verify)
+            if problem:
+                raise InputError(path, f"{problem} (python -m csmoe shard --verify checks all)")
+            try:
+                yield from self._shard_samples(path, start, stop, rng)
+            except SafetensorError as error:
+                raise InputError(path, f"unreadable shard ({error})") from None
+
+    def _shard_samples(
+        self, path: Path, start: int, stop: int, rng: np.random.Generator
+    ) -> Iterator[dict]:
+        with safe_open(str(path), framework="numpy") as handle:
+            ids = json.loads(handle.metadata()["patch_ids"])
+            for lo in range(start, stop, CHUNK):
+                hi = min(lo + CHUNK, stop)
+                names = handle.keys()  # a safe_open handle is not iterable
+                chunk = self._decode({k: handle.get_slice(k)[lo:hi] for k in names})
+                for i in range(hi - lo):
+                    yield self._sample(chunk, i, ids[lo + i], rng)
 
     def _decode(self, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         """Normalise a chunk of samples at once (vectorised), as tensors."""

@@ -36,6 +36,21 @@ def sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def shard_problem(path: Path, entry: dict, *, checksum: bool = True) -> str | None:
+    """Missing, truncated, too long or (with `checksum`) corrupt, or None for an intact
+    shard; `entry` is the shard's record in index.json."""
+    if not path.is_file():
+        return "missing"
+    size = path.stat().st_size
+    if size < entry["bytes"]:
+        return f"truncated: {size} of {entry['bytes']} bytes"
+    if size > entry["bytes"]:
+        return f"{size} bytes, {entry['bytes']} expected"
+    if checksum and sha256(path) != entry["sha256"]:
+        return "corrupt: checksum mismatch"
+    return None
+
+
 def _strict_json(path: Path, what: str):
     """The file's JSON, with NaN and Infinity refused (Python's json accepts them)."""
 

@@ -29,7 +29,16 @@ from safetensors.numpy import save_file
 from csmoe.atomic import atomic_dir, publish_mode, remove_stale, write_text
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2, S1
 from csmoe.data.patch import SIDE, read_pair
-from csmoe.data.shard_format import FORMAT, INDEX, SKIPPED, STATS, read_index, read_stats, sha256
+from csmoe.data.shard_format import (
+    FORMAT,
+    INDEX,
+    SKIPPED,
+    STATS,
+    read_index,
+    read_stats,
+    sha256,
+    shard_problem,
+)
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
 
@@ -179,17 +188,3 @@ def verify_shards(folder: str | os.PathLike[str]) -> int:
     if bad:
         raise InputError(folder, f"{len(bad)} bad shard(s): {', '.join(bad)}")
     return index["samples"]
-
-
-def shard_problem(path: Path, entry: dict) -> str | None:
-    """Missing, truncated, too long or corrupt (checksum), or None for an intact shard."""
-    if not path.is_file():
-        return "missing"
-    size = path.stat().st_size
-    if size < entry["bytes"]:
-        return f"truncated: {size} of {entry['bytes']} bytes"
-    if size > entry["bytes"]:
-        return f"{size} bytes, {entry['bytes']} expected"
-    if sha256(path) != entry["sha256"]:
-        return "corrupt: checksum mismatch"
-    return None

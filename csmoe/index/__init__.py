@@ -26,7 +26,14 @@ def build_index(
     """Index one archive into `out`; return the number of indexed pairs.
 
     With `skip_bad`, bad patches are listed in ``<out>.skipped.tsv`` instead of failing.
+    Paths in the index (``s1_dir``, ``s2_dir``, ``reference_map``) are absolute.
     """
+    # Absolute roots give absolute paths in the index, so later stages find the pixels
+    # from any working directory.
+    s1_root, s2_root, reference_root, root = (
+        None if path is None else Path(path).absolute()
+        for path in (s1_root, s2_root, reference_root, root)
+    )
     options = {"check": check, "skip_bad": skip_bad, "workers": workers}
     if kind == "bigearthnet-v1":
         from csmoe.index.bigearthnet_v1 import index_bigearthnet_v1

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 
 from csmoe.bigearthnet import names, packaged
+from csmoe.index.patches import Skipped
 
 
-def index_bigearthnet_names() -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+def index_bigearthnet_names() -> tuple[pd.DataFrame, list[Skipped]]:
     meta = packaged.load()
     pairs = meta.names
     frame = names.utm_bounds_from_s1_names(pairs["s1_name"])

@@ -27,7 +27,7 @@ import pandas as pd
 
 from csmoe.bigearthnet import nomenclature, packaged
 from csmoe.errors import InputError
-from csmoe.index.patches import PatchProblem, collect
+from csmoe.index.patches import PatchProblem, Skipped, collect
 from csmoe.index.rasters import check_band, check_bounds, check_same_grid
 
 # Band -> pixels per side of a 1200 m patch (10, 20, 60 m); BigEarthNet v1 has no B10.
@@ -98,14 +98,30 @@ def read_pair(
     s1_dir: Path, s2_root: Path, check: str, reference_root: Path | None = None
 ) -> dict[str, Any]:
     """Read and verify one S1/S2 pair; raise PatchProblem on the first defect."""
-    s1_name = s1_dir.name
-    s1_json = s1_dir / f"{s1_name}_labels_metadata.json"
+    s1_json = s1_dir / f"{s1_dir.name}_labels_metadata.json"
     s1_meta = read_json(s1_json)
-    s1_corners = json_corners(s1_json, s1_meta)
     s2_name = json_field(s1_json, s1_meta, "corresponding_s2_patch")
-    s2_dir = s2_root / s2_name
+    if not isinstance(s2_name, str) or not S2_NAME.match(s2_name):
+        raise PatchProblem(s1_json, f"corresponding_s2_patch {s2_name!r} is not an S2 patch name")
+    try:
+        return _read_named_pair(s1_dir, s1_json, s1_meta, s2_root / s2_name, check, reference_root)
+    except PatchProblem as problem:
+        problem.patch_id = s2_name  # the id under which the pair would have been indexed
+        raise
+
+
+def _read_named_pair(
+    s1_dir: Path,
+    s1_json: Path,
+    s1_meta: dict[str, Any],
+    s2_dir: Path,
+    check: str,
+    reference_root: Path | None,
+) -> dict[str, Any]:
+    s1_name, s2_name = s1_dir.name, s2_dir.name
+    s1_corners = json_corners(s1_json, s1_meta)
     if not s2_dir.is_dir():  # the S1 JSON is at fault: it names a patch that is not there
-        raise PatchProblem(s1_json, f"corresponding_s2_patch {s2_name} is not in {s2_root}")
+        raise PatchProblem(s1_json, f"corresponding_s2_patch {s2_name} is not in {s2_dir.parent}")
     s2_json = s2_dir / f"{s2_name}_labels_metadata.json"
     s2_meta = read_json(s2_json)
     s2_corners = json_corners(s2_json, s2_meta)
@@ -181,6 +197,23 @@ def s1_patch_folders(s1_root: Path, s2_root: Path) -> list[Path]:
     return folders
 
 
+def first_claims(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Skipped]]:
+    """Keep one pair per S2 patch: the first S1 folder (in name order) that names it; the
+    others are bad input at their S1 JSON (an S2 patch has one S1 partner)."""
+    first: dict[str, str] = {}
+    kept, skipped = [], []
+    for record in records:
+        s2_name, s1_name = record["s2_name"], record["s1_name"]
+        if s2_name not in first:
+            first[s2_name] = s1_name
+            kept.append(record)
+            continue
+        s1_json = Path(record["s1_dir"]) / f"{s1_name}_labels_metadata.json"
+        reason = f"corresponding_s2_patch {s2_name} is already paired with {first[s2_name]}"
+        skipped.append((s2_name, s1_name, str(s1_json), reason))
+    return kept, skipped
+
+
 def index_bigearthnet_v1(
     s1_root: Path,
     s2_root: Path,
@@ -189,7 +222,7 @@ def index_bigearthnet_v1(
     check: str = "full",
     skip_bad: bool = False,
     workers: int = 1,
-) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+) -> tuple[pd.DataFrame, list[Skipped]]:
     folders = s1_patch_folders(Path(s1_root), Path(s2_root))
     if reference_root is not None and not Path(reference_root).is_dir():
         raise InputError(reference_root, "reference map root folder does not exist")
@@ -198,8 +231,17 @@ def index_bigearthnet_v1(
         read_pair, s2_root=Path(s2_root), check=check, reference_root=reference_root
     )
     records, skipped = collect(
-        reader, folders, [f.name for f in folders], skip_bad=skip_bad, workers=workers
+        reader,
+        folders,
+        [f.name for f in folders],
+        skip_bad=skip_bad,
+        workers=workers,
+        names_are_ids=False,
     )
+    records, claimed_twice = first_claims(records)
+    if claimed_twice and not skip_bad:
+        raise InputError(*claimed_twice[0][2:])
+    skipped += claimed_twice
     frame = pd.DataFrame.from_records(records)
     if frame.empty:
         raise InputError(s1_root, "every patch was skipped: nothing to index")

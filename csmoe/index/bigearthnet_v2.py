@@ -25,7 +25,7 @@ from csmoe.bigearthnet import names, nomenclature, packaged
 from csmoe.errors import InputError
 from csmoe.footprints import meteorological_season
 from csmoe.index.bigearthnet_v1 import S1_BANDS, S2_BANDS
-from csmoe.index.patches import PatchProblem, collect
+from csmoe.index.patches import PatchProblem, Skipped, collect
 from csmoe.index.rasters import check_band, check_same_grid
 
 METADATA_FILES = ("metadata.parquet", "metadata_for_patches_with_snow_cloud_or_shadow.parquet")
@@ -134,7 +134,7 @@ def _season(table: pd.DataFrame) -> pd.Series:
 
 def index_bigearthnet_v2(
     root: Path, *, check: str = "full", skip_bad: bool = False, workers: int = 1
-) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+) -> tuple[pd.DataFrame, list[Skipped]]:
     root = Path(root)
     table = read_metadata(root)
     for folder in ("BigEarthNet-S2", "BigEarthNet-S1"):

@@ -16,22 +16,28 @@ from csmoe.errors import InputError
 from csmoe.parallel import process_pool
 
 T = TypeVar("T")
+Skipped = tuple[str, str, str, str]  # (patch_id or "", item name, file, reason)
 
 
 class PatchProblem(Exception):
-    def __init__(self, path: str | PathLike[str], problem: str) -> None:
+    """What is wrong with one patch; `patch_id` is the index id once the reader knows it."""
+
+    def __init__(
+        self, path: str | PathLike[str], problem: str, patch_id: str | None = None
+    ) -> None:
         self.path = str(path)
         self.problem = problem
+        self.patch_id = patch_id
         super().__init__(f"{self.path}: {problem}")
 
     def __reduce__(self):
-        # Crosses process boundaries as (path, problem); see InputError.__reduce__.
-        return type(self), (self.path, self.problem)
+        # Crosses process boundaries as its fields; see InputError.__reduce__.
+        return type(self), (self.path, self.problem, self.patch_id)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    patch: str
+    item: str
     record: dict[str, Any] | None
     problem: PatchProblem | None
 
@@ -50,8 +56,14 @@ def collect(
     *,
     skip_bad: bool,
     workers: int = 1,
-) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
-    """Read every item; return the records and the (patch, file, reason) of skipped ones."""
+    names_are_ids: bool = True,
+) -> tuple[list[dict[str, Any]], list[Skipped]]:
+    """Read every item; return the records and the skipped ones.
+
+    `names` label the items; unless `names_are_ids` they are not the index's patch ids (a
+    BigEarthNet v1 pair is read from its S1 folder but indexed by its S2 name), and a
+    skipped item's id is what its reader put into the `PatchProblem`, if anything.
+    """
     if workers > 1 and len(items) > 1:
         with process_pool(workers) as pool:
             chunk = max(1, len(items) // (workers * 8))
@@ -65,7 +77,9 @@ def collect(
         if outcome.problem is None:
             records.append(outcome.record)
         elif skip_bad:
-            skipped.append((outcome.patch, outcome.problem.path, outcome.problem.problem))
+            problem = outcome.problem
+            patch_id = problem.patch_id or (outcome.item if names_are_ids else "")
+            skipped.append((patch_id, outcome.item, problem.path, problem.problem))
         else:
             raise InputError(outcome.problem.path, outcome.problem.problem)
     return records, skipped

@@ -27,7 +27,7 @@ import pyproj
 from csmoe.bigearthnet.names import acquisition_times
 from csmoe.errors import InputError
 from csmoe.footprints import meteorological_season
-from csmoe.index.patches import PatchProblem, collect
+from csmoe.index.patches import PatchProblem, Skipped, collect
 from csmoe.index.rasters import check_band
 
 PRODUCTS = {"l2a": "s2a", "l1c": "s2c"}
@@ -140,13 +140,15 @@ def index_ssl4eo_s12(
     check: str = "full",
     skip_bad: bool = False,
     workers: int = 1,
-) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+) -> tuple[pd.DataFrame, list[Skipped]]:
     root = Path(root)
     if s2_product not in PRODUCTS:
         raise InputError("s2_product", f"expected one of {sorted(PRODUCTS)}, got {s2_product!r}")
     found = locations(root, s2_product)
     reader = functools.partial(read_location, root=root, product=s2_product, check=check)
-    results, skipped = collect(reader, found, found, skip_bad=skip_bad, workers=workers)
+    results, skipped = collect(  # items are locations; their pairs' ids are unknown
+        reader, found, found, skip_bad=skip_bad, workers=workers, names_are_ids=False
+    )
     records = [pair for result in results for pair in result["pairs"]]
     if not records:
         raise InputError(root, "no S1/S2 pair with matching seasons: nothing to index")

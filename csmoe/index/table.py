@@ -4,7 +4,8 @@ Columns (every index has all of them; unknown values are null):
 
 - ``patch_id``: the pair's id (the S2 patch name for BigEarthNet, ``<location>_<season>``
   for SSL4EO-S12); ``s1_name``, ``s2_name``: the two acquisitions.
-- ``s1_dir``, ``s2_dir``, ``reference_map``: where pixels exist (null for a names index).
+- ``s1_dir``, ``s2_dir``, ``reference_map``: absolute paths of the pixels (null for a
+  names index).
 - ``tile``: MGRS tile or 100 km square.
 - ``utm_epsg``, ``utm_ulx``, ``utm_uly``, ``utm_lrx``, ``utm_lry``: the patch square in its
   UTM zone (metres); ``geometry``: the same square as a polygon in EPSG:4326 (its four
@@ -28,6 +29,7 @@ import shapely
 
 from csmoe.atomic import atomic_path
 from csmoe.footprints import utm_corners
+from csmoe.index.patches import Skipped
 
 COLUMNS: dict[str, str] = {
     "patch_id": "string",
@@ -88,9 +90,14 @@ def skipped_path(out: str | os.PathLike[str]) -> Path:
     return out.with_name(out.name.removesuffix(".parquet") + ".skipped.tsv")
 
 
-def write_skipped(skipped: list[tuple[str, str, str]], out: str | os.PathLike[str]) -> None:
-    """Write (patch, file, reason) rows as a TSV next to the index, atomically."""
-    table = pd.DataFrame(sorted(skipped), columns=["patch", "file", "reason"])
+def write_skipped(skipped: list[Skipped], out: str | os.PathLike[str]) -> None:
+    """Write (patch_id, item, file, reason) rows as a TSV next to the index, atomically.
+
+    ``patch_id`` is the id the pair would have had in the index (empty where the bad file
+    is the one that names it); ``item`` is what was read: the v1 S1 folder, the v2 patch,
+    the SSL4EO-S12 location.
+    """
+    table = pd.DataFrame(sorted(skipped), columns=["patch_id", "item", "file", "reason"])
     with atomic_path(skipped_path(out)) as tmp:
         table.to_csv(tmp, sep="\t", index=False)
 

@@ -16,6 +16,6 @@ rule describe_patches:
     params:
         arguments=descriptor_arguments,
     shell:
-        "python -m csmoe descriptors --index {input.index} --koppen {input.koppen}"
-        " --koppen-legend {input.koppen_legend} {params.arguments} --out {output}"
-        " > {log} 2>&1"
+        "python -m csmoe descriptors --index {input.index:q} --koppen {input.koppen:q}"
+        " --koppen-legend {input.koppen_legend:q} {params.arguments} --out {output:q}"
+        " > {log:q} 2>&1"

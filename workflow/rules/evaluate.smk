@@ -18,8 +18,8 @@ rule eval_manifest:
     params:
         arguments=eval_manifest_arguments,
     shell:
-        "python -m csmoe eval-manifest --index {input} {params.arguments}"
-        " --out {output} > {log} 2>&1"
+        "python -m csmoe eval-manifest --index {input:q} {params.arguments}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule evaluate:
@@ -47,9 +47,9 @@ rule evaluate:
         arguments=evaluation_arguments(),
         out=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
-        "python -m csmoe evaluate --encoder {input.encoder} --train {input.train}"
-        " --queries {input.queries} --test {input.test} {params.arguments}"
-        " --threads {threads} --out {params.out} > {log} 2>&1"
+        "python -m csmoe evaluate --encoder {input.encoder:q} --train {input.train:q}"
+        " --queries {input.queries:q} --test {input.test:q} {params.arguments}"
+        " --threads {threads} --out {params.out} > {log:q} 2>&1"
 
 
 rule evaluate_random_init:
@@ -75,9 +75,9 @@ rule evaluate_random_init:
         arguments=evaluation_arguments(),
         out=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
-        "python -m csmoe evaluate --features random_init --encoder {input.encoder}"
-        " --train {input.train} --queries {input.queries} --test {input.test}"
-        " {params.arguments} --threads {threads} --out {params.out} > {log} 2>&1"
+        "python -m csmoe evaluate --features random_init --encoder {input.encoder:q}"
+        " --train {input.train:q} --queries {input.queries:q} --test {input.test:q}"
+        " {params.arguments} --threads {threads} --out {params.out} > {log:q} 2>&1"
 
 
 rule evaluate_band_stats:
@@ -96,9 +96,9 @@ rule evaluate_band_stats:
         arguments=evaluation_arguments(),
         out=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
-        "python -m csmoe evaluate --features band_stats --train {input.train}"
-        " --queries {input.queries} --test {input.test} {params.arguments}"
-        " --threads {threads} --out {params.out} > {log} 2>&1"
+        "python -m csmoe evaluate --features band_stats --train {input.train:q}"
+        " --queries {input.queries:q} --test {input.test:q} {params.arguments}"
+        " --threads {threads} --out {params.out} > {log:q} 2>&1"
 
 
 rule study_table:
@@ -141,6 +141,6 @@ rule study_table:
     params:
         out=lambda wildcards, output: os.path.dirname(output.table),
     shell:
-        "python -m csmoe study --metrics {input.metrics} --logs {input.logs}"
-        " --examples {input.examples} --queries {input.queries} --archive {input.archive}"
-        " --out {params.out} > {log} 2>&1"
+        "python -m csmoe study --metrics {input.metrics:q} --logs {input.logs:q}"
+        " --examples {input.examples:q} --queries {input.queries:q} --archive {input.archive:q}"
+        " --out {params.out} > {log:q} 2>&1"

@@ -9,4 +9,4 @@ rule extract_examples:
     conda:
         "../../envs/geo.yaml"
     shell:
-        "python -m csmoe examples --out {output} > {log} 2>&1"
+        "python -m csmoe examples --out {output:q} > {log:q} 2>&1"

@@ -18,4 +18,4 @@ rule build_index:
         arguments=index_arguments,
     shell:
         "python -m csmoe index {params.arguments} --workers {threads}"
-        " --out {output.index} > {log} 2>&1"
+        " --out {output.index:q} > {log:q} 2>&1"

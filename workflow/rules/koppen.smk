@@ -10,4 +10,4 @@ rule build_koppen:
     conda:
         "../../envs/geo.yaml"
     shell:
-        "python -m csmoe koppen --out {output.raster} > {log} 2>&1"
+        "python -m csmoe koppen --out {output.raster:q} > {log:q} 2>&1"

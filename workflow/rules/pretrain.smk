@@ -34,9 +34,9 @@ rule pretrain:
             os.path.dirname(output.encoder), "checkpoints"
         ),
     shell:
-        "{params.launcher} pretrain --shards {input} --out {params.run_dir}"
+        "{params.launcher} pretrain --shards {input:q} --out {params.run_dir}"
         " --checkpoint-dir {params.checkpoints} {params.arguments}"
-        " --threads {params.process_threads} > {log} 2>&1"
+        " --threads {params.process_threads} > {log:q} 2>&1"
 
 
 rule plot_pretraining:
@@ -60,5 +60,5 @@ rule plot_pretraining:
     params:
         title="{model} on {archive} / {sampler} manifest",
     shell:
-        "python -m csmoe plot-training --log {input} --out {output}"
-        " --title '{params.title}' > {log} 2>&1"
+        "python -m csmoe plot-training --log {input:q} --out {output:q}"
+        " --title '{params.title}' > {log:q} 2>&1"

@@ -16,8 +16,8 @@ rule report_descriptors:
     conda:
         "../../envs/geo.yaml"
     shell:
-        "python -m csmoe report --descriptors {input} --descriptor-figure {output}"
-        " > {log} 2>&1"
+        "python -m csmoe report --descriptors {input:q} --descriptor-figure {output:q}"
+        " > {log:q} 2>&1"
 
 
 rule report_sampling:
@@ -56,7 +56,7 @@ rule report_sampling:
         metrics=lambda wildcards, input: named_arguments(input.metrics),
         exclusions=exclusion_arguments(),
     shell:
-        "python -m csmoe report --descriptors {input.descriptors}"
+        "python -m csmoe report --descriptors {input.descriptors:q}"
         " --manifest {params.manifests} --metrics {params.metrics} {params.exclusions}"
-        " --table {output.table} --map {output.map}"
-        " --distributions {output.distributions} > {log} 2>&1"
+        " --table {output.table:q} --map {output.map:q}"
+        " --distributions {output.distributions:q} > {log:q} 2>&1"

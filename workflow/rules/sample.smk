@@ -19,5 +19,5 @@ rule sample_manifest:
     params:
         arguments=sampling_arguments,
     shell:
-        "python -m csmoe sample --descriptors {input} {params.arguments}"
-        " --out {output.manifest} --metrics {output.metrics} > {log} 2>&1"
+        "python -m csmoe sample --descriptors {input:q} {params.arguments}"
+        " --out {output.manifest:q} --metrics {output.metrics:q} > {log:q} 2>&1"

@@ -17,5 +17,5 @@ rule write_shards:
     params:
         arguments=shard_arguments(),
     shell:
-        "python -m csmoe shard --manifest {input} --out {output} {params.arguments}"
-        " --workers {threads} > {log} 2>&1"
+        "python -m csmoe shard --manifest {input:q} --out {output:q} {params.arguments}"
+        " --workers {threads} > {log:q} 2>&1"

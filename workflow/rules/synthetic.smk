@@ -23,6 +23,6 @@ rule build_synthetic:
         seed=config["seed"],
     shell:
         "python -m csmoe synth --n {params.size} --seed {params.seed}"
-        " --out {output.archive} --landcover {output.landcover}"
-        " --koppen {input.koppen} --koppen-legend {input.koppen_legend}"
-        " --workers {threads} > {log} 2>&1"
+        " --out {output.archive:q} --landcover {output.landcover:q}"
+        " --koppen {input.koppen:q} --koppen-legend {input.koppen_legend:q}"
+        " --workers {threads} > {log:q} 2>&1"
