@@ -63,8 +63,10 @@ class ShardDataset(IterableDataset):
         verify: bool = False,
     ) -> None:
         self.folder = Path(folder)
-        self.verify = verify  # checksum each shard when it is opened (sizes always)
         self.index = read_index(self.folder)
+        # Checked here, in the process that builds the dataset, so that an error reaches
+        # the user as itself and not wrapped by a DataLoader worker.
+        self._check_shards(checksum=verify)
         # Another folder's statistics (e.g. an encoder's training shards) may replace ours.
         stats = read_stats(self.folder) if stats is None else stats
         self.s2_norm = band_norm(stats, self.index["s2_bands"])
@@ -73,6 +75,14 @@ class ShardDataset(IterableDataset):
         self.flips, self.dtype, self.equal_length = flips, dtype, equal_length
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
+
+    def _check_shards(self, checksum: bool) -> None:
+        """Every shard present with its recorded size (and checksum)."""
+        for entry in self.index["shards"]:
+            path = self.folder / entry["file"]
+            problem = shard_problem(path, entry, checksum=checksum)
+            if problem:
+                raise InputError(path, problem)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -108,11 +118,7 @@ class ShardDataset(IterableDataset):
     def _samples(self) -> Iterator[dict]:
         rng = np.random.default_rng([self.seed, self.epoch, *self._who()])
         for shard, start, stop in self.plan():
-            entry = self.index["shards"][shard]
-            path = self.folder / entry["file"]
-            problem = shard_problem(path, entry, checksum=self.verify)
-            if problem:
-                raise InputError(path, f"{problem} (python -m csmoe shard --verify checks all)")
+            path = self.folder / self.index["shards"][shard]["file"]
             try:
                 yield from self._shard_samples(path, start, stop, rng)
             except SafetensorError as error:
