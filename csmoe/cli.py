@@ -197,6 +197,11 @@ def _named_paths(values: list[str]) -> dict[str, Path]:
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--descriptors", type=Path, required=True)
+    parser.add_argument("--archive", help="archive name for titles and the table "
+                        "(default: the descriptors file's name)")  # fmt: skip
+    parser.add_argument("--koppen", type=Path, help="Köppen raster: land and sea on the map")
+    parser.add_argument("--koppen-legend", type=Path, help="its code,symbol legend CSV")
+    parser.add_argument("--water", nargs="+", default=["Ocean"], help="water symbols")
     parser.add_argument("--manifest", nargs="*", default=[], help="SAMPLER=manifest.parquet")
     parser.add_argument("--metrics", nargs="*", default=[], help="SAMPLER=metrics.json")
     parser.add_argument("--table", type=Path, help="sampling metrics TSV to write")
@@ -210,16 +215,25 @@ def _run_report(args: argparse.Namespace) -> None:
     from csmoe.sampling import report
     from csmoe.sampling.run import read_table, write_sampling_report
 
+    archive = args.archive or args.descriptors.name.removesuffix(".parquet")
+    if (args.koppen is None) != (args.koppen_legend is None):
+        raise InputError("--koppen", "give --koppen and --koppen-legend together")
     if args.descriptor_figure:
-        report.plot_descriptor_summary(read_table(args.descriptors), args.descriptor_figure)
+        table = read_table(args.descriptors)
+        landcover = report.figure_landcover(table)
+        report.plot_descriptor_summary(archive, table, landcover, args.descriptor_figure)
     if args.manifest:
+        koppen = (args.koppen, args.koppen_legend) if args.koppen else None
         write_sampling_report(
+            archive,
             args.descriptors,
             _named_paths(args.manifest),
             _named_paths(args.metrics),
             table_out=args.table,
             map_out=args.map,
             distributions_out=args.distributions,
+            koppen=koppen,
+            water=tuple(args.water),
             **_exclusions(args),
         )
 

@@ -12,7 +12,7 @@ import shapely
 
 from csmoe.errors import InputError
 from csmoe.sampling.allocation import allocate
-from csmoe.sampling.metrics import mean_nn_distance, selection_metrics
+from csmoe.sampling.metrics import mean_nn_hellinger, mean_nn_km, selection_metrics
 from csmoe.sampling.pool import training_pool
 from csmoe.sampling.run import run_sampling
 from csmoe.sampling.samplers import sample, strata
@@ -110,7 +110,7 @@ def test_thematic_climatic_beats_random_on_coverage_and_diversity() -> None:
     ours, baseline = scores["thematic_climatic"], scores["random"]
     assert ours["strata_covered"] == ours["strata_total"] > baseline["strata_covered"]
     assert ours["entropy_strata"] > baseline["entropy_strata"] + 0.3
-    assert ours["mean_nn_distance"] > baseline["mean_nn_distance"]
+    assert ours["mean_nn_km"] > baseline["mean_nn_km"]
     assert ours["cells_1deg"] >= baseline["cells_1deg"]
     assert ours["js_climate"] > baseline["js_climate"]  # the price: less proportional
 
@@ -154,12 +154,37 @@ def test_errors_for_size_and_missing_descriptors() -> None:
         training_pool(nothing)
 
 
-def test_mean_nn_distance_oracle() -> None:
-    from sklearn.neighbors import NearestNeighbors
+def brute_force_nn(distances: np.ndarray) -> np.ndarray:
+    np.fill_diagonal(distances, np.inf)
+    return distances.min(axis=1)
 
-    points = np.random.default_rng(0).random((300, 4))
-    distances, _ = NearestNeighbors(n_neighbors=2).fit(points).kneighbors(points)
-    assert mean_nn_distance(points) == pytest.approx(distances[:, 1].mean())
+
+def test_mean_nn_hellinger_oracle() -> None:
+    """Against the Hellinger distance written out, block by block, over all pairs."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.dirichlet(np.ones(4), 300), columns=[f"kg_{c}" for c in "ABCD"])
+    table[["clc2_11", "clc2_21", "clc2_31"]] = rng.dirichlet(np.ones(3), 300)
+    climate, cover = table.iloc[:, :4].to_numpy(), table.iloc[:, 4:].to_numpy()
+
+    def hellinger2(p: np.ndarray) -> np.ndarray:
+        return 0.5 * ((np.sqrt(p[:, None]) - np.sqrt(p[None])) ** 2).sum(axis=-1)
+
+    pairwise = np.sqrt((hellinger2(climate) + hellinger2(cover)) / 2)
+    assert mean_nn_hellinger(table) == pytest.approx(brute_force_nn(pairwise).mean())
+    twins = pd.concat([table.iloc[:5]] * 2)  # every patch has a twin: no diversity
+    assert mean_nn_hellinger(twins) == 0.0
+
+
+def test_mean_nn_km_oracle() -> None:
+    """Against the haversine formula over all pairs (mean Earth radius)."""
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(-10, 30, 200), rng.uniform(35, 70, 200)
+    table = gpd.GeoDataFrame(geometry=shapely.points(lon, lat), crs="EPSG:4326")
+    lam, phi = np.radians(lon), np.radians(lat)
+    dphi, dlam = phi[:, None] - phi[None], lam[:, None] - lam[None]
+    a = np.sin(dphi / 2) ** 2 + np.cos(phi[:, None]) * np.cos(phi[None]) * np.sin(dlam / 2) ** 2
+    pairwise = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+    assert mean_nn_km(table) == pytest.approx(brute_force_nn(pairwise).mean())
 
 
 def test_run_sampling_writes_manifest_and_metrics_atomically(tmp_path: Path) -> None:
@@ -176,3 +201,63 @@ def test_run_sampling_writes_manifest_and_metrics_atomically(tmp_path: Path) -> 
             path, "random", tmp_path / "x.parquet", tmp_path / "x.json", size=10**6, seed=0
         )
     assert not (tmp_path / "x.parquet").exists() and not (tmp_path / "x.json").exists()
+
+
+def test_sampling_report_names_the_archive_and_draws_land(tmp_path: Path, koppen) -> None:
+    from PIL import Image
+
+    from csmoe.sampling.basemap import LAND, SEA
+    from csmoe.sampling.run import write_sampling_report
+
+    path = tmp_path / "descriptors.parquet"
+    make_pool(800).to_parquet(path)
+    manifests, metrics = {}, {}
+    for sampler in ("thematic_climatic", "random", "full"):
+        manifests[sampler] = tmp_path / f"{sampler}.parquet"
+        metrics[sampler] = tmp_path / f"{sampler}.json"
+        size = None if sampler == "full" else 50
+        run_sampling(path, sampler, manifests[sampler], metrics[sampler], size=size, seed=0)
+    out = {name: tmp_path / name for name in ("sampling.tsv", "map.png", "dist.png")}
+    write_sampling_report("alps", path, manifests, metrics, table_out=out["sampling.tsv"],
+                          map_out=out["map.png"], distributions_out=out["dist.png"],
+                          koppen=koppen)  # fmt: skip
+    table = pd.read_csv(out["sampling.tsv"], sep="\t")
+    assert list(table["archive"]) == ["alps"] * 3
+    assert list(table["sampler"]) == ["thematic_climatic", "random", "full"]
+    assert list(table["archive_patches"]) == [800] * 3
+    assert (table["mean_nn_km"] > 0).all()
+    with Image.open(out["map.png"]) as image:
+        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    colours = {tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in (SEA, LAND)}
+    for colour in colours:  # sea and land under the points
+        assert (pixels == colour).all(axis=1).mean() > 0.05, colour
+
+
+def test_class_names() -> None:
+    from csmoe.descriptors.class_names import clc_name, koppen_name
+
+    assert koppen_name("Cfb") == "Cfb temperate, no dry season, warm summer"
+    assert koppen_name("BWh") == "BWh arid, desert, hot"
+    assert koppen_name("Dwd") == "Dwd cold, dry winter, very cold winter"
+    assert koppen_name("ET") == "ET polar, tundra"
+    assert koppen_name("Ocean") == "Ocean"
+    assert clc_name(12, "2") == "12 Industrial, commercial and transport units"
+    assert clc_name("311", "3") == "311 Broad-leaved forest"
+
+
+def test_land_mask_from_the_koppen_raster(koppen) -> None:
+    from csmoe.sampling.basemap import Extent, land_mask
+
+    extent = Extent(-10.0, 35.0, 30.0, 70.0)
+    mask = land_mask(*koppen, ("Ocean",), extent, pixels=400)
+    rows, cols = mask.land.shape
+    assert cols == 400 and rows == 350  # 40 x 35 degrees
+
+    def at(lon: float, lat: float) -> bool:
+        col = int((lon - extent.west) / (extent.east - extent.west) * cols)
+        row = int((extent.north - lat) / (extent.north - extent.south) * rows)
+        return bool(mask.land[row, col])
+
+    assert at(10.0, 47.0) and at(-4.0, 40.0) and at(25.0, 62.0)  # Alps, Spain, Finland
+    assert not at(3.0, 55.0) and not at(18.0, 35.5)  # North Sea, Ionian Sea
+    assert extent.aspect == pytest.approx(1 / np.cos(np.radians(52.5)))

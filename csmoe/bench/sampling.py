@@ -22,7 +22,7 @@ from csmoe.sampling.metrics import selection_metrics
 from csmoe.sampling.samplers import sample, strata
 
 KEYS = ("strata_covered", "strata_total", "cells_1deg", "js_climate", "js_landcover",
-        "entropy_strata", "mean_nn_distance")  # fmt: skip
+        "entropy_strata", "mean_nn_hellinger", "mean_nn_km")  # fmt: skip
 
 
 def bench_sampling(n: int, workdir: Path, seed: int = 0, alpha: float = 0.5) -> dict:

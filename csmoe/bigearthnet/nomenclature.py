@@ -17,7 +17,10 @@ CLC_LEVEL3_CODES: dict[str, int] = {
     name: int(code) for name, code in _ben.CLC_LV3_TO_CLC_CODE.items()
 }
 CLC_LEVEL3_NAMES: dict[int, str] = {code: name for name, code in CLC_LEVEL3_CODES.items()}
-CLC_LEVEL2_NAMES: dict[int, str] = dict(_ben.CLC_CODE_TO_CLC_LV2)
+# (The packaged level-2 table spells "comercial"; CLC's nomenclature has "commercial".)
+CLC_LEVEL2_NAMES: dict[int, str] = {
+    code: name.replace("comercial", "commercial") for code, name in _ben.CLC_CODE_TO_CLC_LV2.items()
+}
 CLC_LEVEL1_NAMES: dict[int, str] = dict(_ben.CLC_CODE_TO_CLC_LV1)
 
 BEN19_CLASSES: tuple[str, ...] = tuple(_ben.NEW_LABELS)

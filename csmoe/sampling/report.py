@@ -1,4 +1,10 @@
-"""Sampling report: a metrics table and figures comparing manifests with their pool."""
+"""Sampling report: a metrics table and figures comparing manifests with their pool.
+
+Figures name the archive in their title and classes by name (`class_names`); class
+shares and counts are drawn on a log scale, so that rare classes, which the stratified
+sampler is there to keep, stay visible. The `full` manifest is the pool itself and is
+left out of the figures (it stays in the table).
+"""
 
 from __future__ import annotations
 
@@ -12,18 +18,35 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from csmoe.atomic import atomic_path  # noqa: E402
-from csmoe.sampling.metrics import landcover_column, selected_rows, shares  # noqa: E402
+from csmoe.descriptors.class_names import clc_name, koppen_name  # noqa: E402
+from csmoe.descriptors.koppen import COLOURS as KOPPEN_COLOURS  # noqa: E402
+from csmoe.sampling import basemap  # noqa: E402
+from csmoe.sampling.metrics import selected_rows, shares  # noqa: E402
 from csmoe.sampling.samplers import lonlat  # noqa: E402
 
 DPI = 110
+POOL_COLOUR = "0.45"
+SAMPLER_COLOURS = {"thematic_climatic": "tab:red", "random": "tab:blue"}
+# Columns of sampling.tsv, in reading order (any others follow).
+TABLE_COLUMNS = (
+    "archive", "sampler", "size", "pool", "archive_patches", "strata_covered",
+    "strata_total", "js_climate", "js_landcover", "entropy_strata", "entropy_climate",
+    "entropy_landcover", "mean_nn_hellinger", "mean_nn_km", "cells_1deg",
+)  # fmt: skip
 
 
-def metrics_table(metrics: dict[str, str | os.PathLike[str]]) -> pd.DataFrame:
-    """One row per sampler from the ``<sampler>.metrics.json`` files."""
-    rows = {name: json.loads(Path(path).read_text()) for name, path in metrics.items()}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("sampler")
+def metrics_table(archive: str, metrics: dict[str, str | os.PathLike[str]]) -> pd.DataFrame:
+    """One row per sampler from the ``<sampler>.metrics.json`` files of `archive`."""
+    rows = [
+        {"archive": archive, "sampler": name} | json.loads(Path(path).read_text())
+        for name, path in metrics.items()
+    ]
+    table = pd.DataFrame(rows)
+    first = [c for c in TABLE_COLUMNS if c in table]
+    return table[first + sorted(c for c in table if c not in first)]
 
 
 def _save(fig: plt.Figure, out: str | os.PathLike[str]) -> None:
@@ -32,52 +55,145 @@ def _save(fig: plt.Figure, out: str | os.PathLike[str]) -> None:
     plt.close(fig)
 
 
-def plot_map(pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], out) -> None:
-    """Pool locations (grey) and each manifest's selected locations, one panel each."""
-    fig, axes = plt.subplots(
-        1, len(manifests), figsize=(4.2 * len(manifests), 4.6), squeeze=False, sharey=True
-    )
+def _colour(name: str, i: int) -> str:
+    return SAMPLER_COLOURS.get(name, f"C{i + 2}")
+
+
+def _marker_size(count: int) -> float:
+    """Points (area) that stay visible for 50 patches and do not merge for 50,000."""
+    return float(np.clip(3000.0 / max(count, 1), 0.4, 30.0))
+
+
+def plot_map(
+    archive: str, pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], out,
+    *, land: basemap.LandMask | None = None,
+) -> None:  # fmt: skip
+    """One panel per sampler: the pool (grey) and the selected patches, on land and sea."""
     pool_xy = lonlat(pool)
-    for ax, (name, manifest) in zip(axes[0], manifests.items(), strict=True):
+    extent = land.extent if land is not None else basemap.Extent.around(pool_xy)
+    width = 4.6 * len(manifests)
+    height = min(max(4.6 * extent.aspect * (extent.north - extent.south)
+                     / max(extent.east - extent.west, 1e-6), 3.0), 9.0) + 1.0  # fmt: skip
+    fig, axes = plt.subplots(1, len(manifests), figsize=(width, height), squeeze=False,
+                             sharey=True, layout="constrained")  # fmt: skip
+    for i, (ax, (name, manifest)) in enumerate(zip(axes[0], manifests.items(), strict=True)):
+        if land is not None:
+            basemap.draw(ax, land)
+        else:
+            ax.set_aspect(extent.aspect)
+            ax.set_xlabel("longitude (°E)")
         xy = lonlat(manifest)
-        ax.scatter(pool_xy[:, 0], pool_xy[:, 1], s=0.3, c="0.8", linewidths=0, rasterized=True)
-        ax.scatter(xy[:, 0], xy[:, 1], s=0.8, c="tab:red", linewidths=0, rasterized=True)
-        ax.set_title(f"{name} ({len(manifest):,} of {len(pool):,})", fontsize=9)
-        ax.set_xlabel("longitude")
-        ax.set_aspect(1.5)
-    axes[0, 0].set_ylabel("latitude")
-    fig.tight_layout()
+        ax.scatter(*pool_xy.T, s=_marker_size(len(pool)), c=POOL_COLOUR, linewidths=0,
+                   alpha=0.5, rasterized=True, zorder=2,
+                   label=f"training pool ({len(pool):,})")  # fmt: skip
+        ax.scatter(*xy.T, s=_marker_size(len(manifest)), c=_colour(name, i), linewidths=0,
+                   rasterized=True, zorder=3, label=f"selected ({len(manifest):,})")  # fmt: skip
+        ax.set_title(name.replace("_", "-"), fontsize=10)
+        ax.legend(loc="best", fontsize=8, markerscale=max(1.0, 4 / _marker_size(len(pool))))
+    axes[0, 0].set_ylabel("latitude (°N)")
+    fig.suptitle(f"{archive}: where each sampler's training patches lie", fontsize=11)
     _save(fig, out)
 
 
-def plot_distributions(pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], out) -> None:
-    """Climate and land-cover class shares: pool vs each manifest."""
-    columns = ["climate"] + ([landcover_column(pool)] if landcover_column(pool) else [])
-    fig, axes = plt.subplots(len(columns), 1, figsize=(10, 3.2 * len(columns)), squeeze=False)
-    selected = {name: selected_rows(pool, m) for name, m in manifests.items()}
-    for ax, column in zip(axes[:, 0], columns, strict=True):
-        classes = pd.Index(sorted(pool[column].dropna().astype(str).unique()))
-        series = {"pool": pool} | selected
-        width = 0.8 / len(series)
-        for i, (name, table) in enumerate(series.items()):
-            x = np.arange(len(classes)) + (i - (len(series) - 1) / 2) * width
-            ax.bar(x, shares(table[column], classes), width=width, label=name)
-        ax.set_xticks(np.arange(len(classes)), classes, rotation=90, fontsize=7)
-        ax.set_ylabel(f"share ({column})")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    _save(fig, out)
+def _log_percent_axis(ax, smallest: float) -> None:
+    """Log-scaled shares labelled in percent (1-2-5 ticks over short ranges)."""
+    ax.set_xscale("log")
+    decades = np.log10(1.0 / max(smallest, 1e-9))
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0,) if decades > 2.5 else (1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g} %"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def plot_descriptor_summary(table: pd.DataFrame, out) -> None:
-    """Climate classes (and dominant land cover, when described) of every patch."""
-    columns = ["climate"] + ([landcover_column(table)] if landcover_column(table) else [])
-    fig, axes = plt.subplots(1, len(columns), figsize=(6 * len(columns), 3.8), squeeze=False)
+def figure_landcover(table: pd.DataFrame, level: str = "2") -> str | None:
+    """The land-cover column to draw: CLC at the strata `level` where described, else
+    BigEarthNet-19 (land cover from labels), else none."""
+    for column in (f"landcover_l{level}", "landcover_l2", "landcover_19"):
+        if column in table and table[column].notna().any():
+            return column
+    return None
+
+
+def _class_label(column: str, value: str) -> str:
+    if column == "climate":
+        return koppen_name(value)
+    if column.startswith("landcover_l"):
+        return clc_name(value, column.removeprefix("landcover_l"))
+    return value
+
+
+def _class_colour(column: str, value: str) -> str | tuple[float, ...]:
+    """Köppen-Geiger classes in their usual map colours; other classes one blue."""
+    if column == "climate" and value in KOPPEN_COLOURS:
+        return tuple(c / 255 for c in KOPPEN_COLOURS[value])
+    return "tab:blue"
+
+
+def _axis_title(column: str) -> str:
+    if column == "climate":
+        return "Köppen-Geiger climate class (majority over the patch)"
+    if column.startswith("landcover_l"):
+        return f"CORINE land cover, level {column[-1]} (dominant class)"
+    return "BigEarthNet-19 class (first label)"
+
+
+def plot_distributions(
+    archive: str, pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], out,
+    *, landcover: str | None,
+) -> None:  # fmt: skip
+    """Class shares of the pool and of each manifest: climate, and land cover."""
+    columns = ["climate"] + ([landcover] if landcover else [])
+    series = {"training pool": pool} | {n: selected_rows(pool, m) for n, m in manifests.items()}
+    heights = [pool[c].nunique() for c in columns]
+    fig, axes = plt.subplots(
+        1, len(columns), figsize=(7.5 * len(columns), 1.2 + 0.32 * max(heights)),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
     for ax, column in zip(axes[0], columns, strict=True):
-        counts = table[column].astype("string").value_counts().sort_index()
-        ax.bar(counts.index.astype(str), counts.to_numpy(), color="tab:blue")
-        ax.set_title(f"{column} of {len(table):,} patches", fontsize=9)
-        ax.tick_params(axis="x", rotation=90, labelsize=7)
-        ax.set_ylabel("patches")
-    fig.tight_layout()
+        classes = pd.Index(sorted(pool[column].dropna().astype(str).unique()))
+        y = np.arange(len(classes))
+        width = 0.8 / len(series)
+        smallest = 1.0
+        for i, (name, table) in enumerate(series.items()):
+            colour = POOL_COLOUR if i == 0 else _colour(name, i - 1)
+            offset = (i - (len(series) - 1) / 2) * width
+            values = shares(table[column], classes)
+            smallest = min(smallest, values[values > 0].min(initial=1.0))
+            ax.barh(y + offset, values, height=width, color=colour,
+                    label=name.replace("_", "-"))  # fmt: skip
+        ax.set_yticks(y, [_class_label(column, c) for c in classes], fontsize=8)
+        ax.invert_yaxis()
+        _log_percent_axis(ax, smallest)
+        ax.set_xlabel("share of patches (%, log scale)")
+        ax.set_title(_axis_title(column), fontsize=10)
+        ax.grid(axis="x", which="major", color="0.9")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=9)
+    fig.suptitle(f"{archive}: class shares of the training pool and of each selection",
+                 fontsize=11)  # fmt: skip
+    _save(fig, out)
+
+
+def plot_descriptor_summary(archive: str, table: pd.DataFrame, landcover: str | None, out) -> None:
+    """Patches per climate class (and per land-cover class, when described)."""
+    columns = ["climate"] + ([landcover] if landcover else [])
+    heights = [table[c].nunique() for c in columns]
+    fig, axes = plt.subplots(
+        1, len(columns), figsize=(7.0 * len(columns), 1.2 + 0.3 * max(heights)),
+        squeeze=False, layout="constrained",
+    )  # fmt: skip
+    for ax, column in zip(axes[0], columns, strict=True):
+        counts = table[column].dropna().astype(str).value_counts().sort_index()
+        ax.barh([_class_label(column, c) for c in counts.index], counts.to_numpy(),
+                color=[_class_colour(column, c) for c in counts.index], edgecolor="0.3",
+                linewidth=0.5)  # fmt: skip
+        ax.invert_yaxis()
+        ax.tick_params(axis="y", labelsize=8)
+        if counts.max() > 100 * counts.min():
+            ax.set_xscale("log")
+            ax.set_xlabel("patches (log scale)")
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel("patches")
+        ax.set_title(_axis_title(column), fontsize=10)
+    fig.suptitle(f"{archive}: descriptors of {len(table):,} patches", fontsize=11)
     _save(fig, out)

@@ -7,13 +7,14 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 
 from csmoe.atomic import atomic_path, write_text
 from csmoe.errors import InputError
-from csmoe.sampling import report
+from csmoe.sampling import basemap, report
 from csmoe.sampling.metrics import selection_metrics
 from csmoe.sampling.pool import training_pool
-from csmoe.sampling.samplers import sample, strata
+from csmoe.sampling.samplers import lonlat, sample, strata
 
 
 def read_table(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
@@ -58,7 +59,7 @@ def run_sampling(
     manifest = sample(sampler, pool, size, seed=seed, alpha=alpha, **levels)
     manifest = gpd.GeoDataFrame(manifest, geometry="geometry", crs=table.crs)
     metrics = selection_metrics(pool, strata(pool, **levels), manifest, seed=seed)
-    metrics |= {"pool": len(pool), "archive": len(table)}
+    metrics |= {"pool": len(pool), "archive_patches": len(table)}
     metrics |= {f"excluded_{k}": v for k, v in removed.items()}
     metrics |= {"alpha": alpha if sampler == "thematic_climatic" else None, **levels}
     with atomic_path(out) as tmp:
@@ -68,6 +69,7 @@ def run_sampling(
 
 
 def write_sampling_report(
+    archive: str,
     descriptors: str | os.PathLike[str],
     manifests: dict[str, str | os.PathLike[str]],
     metrics: dict[str, str | os.PathLike[str]],
@@ -75,17 +77,30 @@ def write_sampling_report(
     table_out: str | os.PathLike[str],
     map_out: str | os.PathLike[str],
     distributions_out: str | os.PathLike[str],
+    koppen: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
+    water: tuple[str, ...] = ("Ocean",),
     exclude_snow: bool = True,
     exclude_cloud: bool = True,
     exclude_no_labels: bool = True,
 ) -> None:
+    """sampling.tsv and the two figures of one archive; `koppen` (raster, legend) draws
+    land and sea under the map."""
     table = read_table(descriptors)
     pool, _ = training_pool(
         table, snow=exclude_snow, cloud=exclude_cloud, no_labels=exclude_no_labels
     )
     loaded = {name: read_table(path) for name, path in manifests.items()}
-    summary = report.metrics_table(metrics)
+    summary = report.metrics_table(archive, metrics)
     with atomic_path(table_out) as tmp:
-        summary.to_csv(tmp, sep="\t", float_format="%.6g")
-    report.plot_map(pool, {k: v for k, v in loaded.items() if k != "full"} or loaded, map_out)
-    report.plot_distributions(pool, loaded, distributions_out)
+        summary.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    drawn = {k: v for k, v in loaded.items() if k != "full"} or loaded
+    land = None
+    if koppen is not None:
+        extent = basemap.Extent.around(lonlat(pool))
+        land = basemap.land_mask(*koppen, water, extent)
+    report.plot_map(archive, pool, drawn, map_out, land=land)
+    levels = summary.get("landcover_level", pd.Series(dtype=str)).dropna()
+    level = str(levels.iloc[0]) if len(levels) else "2"
+    report.plot_distributions(
+        archive, pool, drawn, distributions_out, landcover=report.figure_landcover(pool, level)
+    )

@@ -16,8 +16,8 @@ rule report_descriptors:
     conda:
         "../../envs/geo.yaml"
     shell:
-        "python -m csmoe report --descriptors {input:q} --descriptor-figure {output:q}"
-        " > {log:q} 2>&1"
+        "python -m csmoe report --descriptors {input:q} --archive {wildcards.archive}"
+        " --descriptor-figure {output:q} > {log:q} 2>&1"
 
 
 rule report_sampling:
@@ -26,6 +26,8 @@ rule report_sampling:
         descriptors="results/descriptors/{archive}.parquet",
         manifests=sampled("manifest"),
         metrics=sampled("metrics"),
+        koppen=koppen_raster(),
+        koppen_legend=koppen_legend(),
     output:
         table=report(
             "results/report/{archive}/sampling.tsv",
@@ -55,8 +57,10 @@ rule report_sampling:
         manifests=lambda wildcards, input: named_arguments(input.manifests),
         metrics=lambda wildcards, input: named_arguments(input.metrics),
         exclusions=exclusion_arguments(),
+        water=shlex.join(config["descriptors"]["water_symbols"]),
     shell:
-        "python -m csmoe report --descriptors {input.descriptors:q}"
+        "python -m csmoe report --descriptors {input.descriptors:q} --archive {wildcards.archive}"
+        " --koppen {input.koppen:q} --koppen-legend {input.koppen_legend:q} --water {params.water}"
         " --manifest {params.manifests} --metrics {params.metrics} {params.exclusions}"
         " --table {output.table:q} --map {output.map:q}"
         " --distributions {output.distributions:q} > {log:q} 2>&1"
