@@ -24,10 +24,10 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/koppen.smk"
 include: "workflow/rules/examples.smk"
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/index.smk"
-include: "workflow/rules/koppen.smk"
 include: "workflow/rules/descriptors.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/report.smk"
@@ -39,4 +39,4 @@ include: "workflow/rules/evaluate.smk"
 rule all:
     default_target: True
     input:
-        study_outputs(),
+        targets.study_outputs(config),

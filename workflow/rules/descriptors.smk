@@ -1,7 +1,10 @@
+# Descriptors: climate and land-cover fractions per indexed patch.
+
+
 rule describe_patches:
     """Köppen-Geiger and CORINE class fractions of every patch, joined to the index."""
     input:
-        unpack(descriptor_input),
+        unpack(lambda wildcards: descriptor_rules.inputs(config, wildcards)),
     output:
         "results/descriptors/{archive}.parquet",
     log:
@@ -14,7 +17,7 @@ rule describe_patches:
         mem_mb=16000,
         runtime=60,
     params:
-        arguments=descriptor_arguments,
+        arguments=lambda wildcards: descriptor_rules.arguments(config, wildcards),
     shell:
         "python -m csmoe descriptors --index {input.index:q} --koppen {input.koppen:q}"
         " --koppen-legend {input.koppen_legend:q} {params.arguments} --out {output:q}"

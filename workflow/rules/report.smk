@@ -24,10 +24,14 @@ rule report_sampling:
     """Diversity and representativeness of each sampler's manifest, with figures."""
     input:
         descriptors="results/descriptors/{archive}.parquet",
-        manifests=sampled("manifest"),
-        metrics=sampled("metrics"),
-        koppen=koppen_raster(),
-        koppen_legend=koppen_legend(),
+        manifests=lambda wildcards: sampling_rules.sampled(
+            config, wildcards.archive, "manifest"
+        ),
+        metrics=lambda wildcards: sampling_rules.sampled(
+            config, wildcards.archive, "metrics"
+        ),
+        koppen=koppen_rules.raster(config),
+        koppen_legend=koppen_rules.legend(config),
     output:
         table=report(
             "results/report/{archive}/sampling.tsv",
@@ -54,9 +58,13 @@ rule report_sampling:
     conda:
         "../../envs/geo.yaml"
     params:
-        manifests=lambda wildcards, input: named_arguments(input.manifests),
-        metrics=lambda wildcards, input: named_arguments(input.metrics),
-        exclusions=exclusion_arguments(),
+        manifests=lambda wildcards, input: sampling_rules.named_arguments(
+            config, input.manifests
+        ),
+        metrics=lambda wildcards, input: sampling_rules.named_arguments(
+            config, input.metrics
+        ),
+        exclusions=sampling_rules.exclusion_arguments(config),
         water=shlex.join(config["descriptors"]["water_symbols"]),
     shell:
         "python -m csmoe report --descriptors {input.descriptors:q} --archive {wildcards.archive}"

@@ -1,3 +1,6 @@
+# Sampling: one training manifest per archive x sampler.
+
+
 rule sample_manifest:
     """A training manifest drawn from the described pool by one sampler."""
     input:
@@ -17,7 +20,7 @@ rule sample_manifest:
         mem_mb=16000,
         runtime=30,
     params:
-        arguments=sampling_arguments,
+        arguments=lambda wildcards: sampling_rules.arguments(config, wildcards),
     shell:
         "python -m csmoe sample --descriptors {input:q} {params.arguments}"
         " --out {output.manifest:q} --metrics {output.metrics:q} > {log:q} 2>&1"

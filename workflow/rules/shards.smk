@@ -1,3 +1,6 @@
+# Shards: a manifest's pixels as checksummed safetensors files.
+
+
 rule write_shards:
     """A manifest's samples as checksummed safetensors shards, with normalisation stats."""
     input:
@@ -15,7 +18,7 @@ rule write_shards:
         mem_mb=8000,
         runtime=600,
     params:
-        arguments=shard_arguments(),
+        arguments=shard_rules.arguments(config),
     shell:
         "python -m csmoe shard --manifest {input:q} --out {output:q} {params.arguments}"
         " --workers {threads} > {log:q} 2>&1"

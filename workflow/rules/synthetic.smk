@@ -2,8 +2,8 @@ rule build_synthetic:
     """The synthetic demo archive: S1/S2 patches at real BigEarthNet locations (v1 layout),
     its CORINE-coded land-cover raster, and the six real example pairs."""
     input:
-        koppen=koppen_raster(),
-        koppen_legend=koppen_legend(),
+        koppen=koppen_rules.raster(config),
+        koppen_legend=koppen_rules.legend(config),
     output:
         archive=directory("resources/synthetic/archive"),
         landcover="resources/synthetic/landcover.tif",

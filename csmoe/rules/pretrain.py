@@ -1,0 +1,60 @@
+"""The pretraining rule: one run per archive x sampler x model."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shlex
+
+from csmoe.rules.resources import job_gpus
+
+
+def arguments(config: dict, wildcards) -> str:
+    """Options of `python -m csmoe pretrain` for one model."""
+    settings = config["pretrain"]
+    model = settings["models"][wildcards.model]
+    args = ["--preset", model["preset"], "--variant", model.get("variant", "CECD")]
+    for key, value in model.get("options", {}).items():
+        args += ["--model-option", f"{key}={json.dumps(value)}"]
+    if "img" in model:
+        args += ["--img", str(model["img"])]
+    length = "steps" if "steps" in settings else "epochs"
+    args += [f"--{length}", str(settings[length])]
+    for key in ("batch_size", "lr", "weight_decay", "clip_grad", "accumulate",
+                "checkpoint_every", "keep_checkpoints", "device"):  # fmt: skip
+        args += [f"--{key.replace('_', '-')}", str(settings[key])]
+    args += ["--seed", str(config["seed"]), "--workers", str(settings["loader_workers"])]
+    if settings["compile"]:
+        args.append("--compile")
+    return shlex.join(args)
+
+
+def job_threads(config: dict) -> int:
+    """CPUs of a pretraining job: each process (one per GPU) with its loader workers."""
+    pretrain = config["pretrain"]
+    return max(pretrain["gpus"], 1) * (pretrain["threads"] + pretrain["loader_workers"])
+
+
+def process_threads(config: dict, threads: int, resources) -> int:
+    """Torch threads of each training process: the job's CPUs (set-threads included)
+    shared by its processes, less their loader workers."""
+    share = threads // max(job_gpus(resources), 1)
+    return max(share - config["pretrain"]["loader_workers"], 1)
+
+
+def launcher(resources) -> str:
+    """One process, or torchrun with one process per GPU of the job."""
+    gpus = job_gpus(resources)
+    if gpus > 1:
+        return f"torchrun --standalone --nproc-per-node {gpus} -m csmoe"
+    return "python -m csmoe"
+
+
+def run_keys(config: dict) -> list[tuple[str, str, str]]:
+    """(archive, sampler, model) of every pretraining run."""
+    pretrain = config["pretrain"]
+    return list(itertools.product(pretrain["archives"], pretrain["samplers"], pretrain["models"]))
+
+
+def run_dirs(config: dict) -> list[str]:
+    return [f"results/pretrain/{a}/{s}/{m}" for a, s, m in run_keys(config)]

@@ -1,0 +1,13 @@
+"""Cluster resources shared by the GPU rules."""
+
+from __future__ import annotations
+
+
+def job_gpus(resources) -> int:
+    return int(resources.get("gpu", 0) or 0)
+
+
+def cpus_per_gpu(config: dict, section: str, threads: int) -> int:
+    """The job's CPUs per GPU (SLURM ``--cpus-per-gpu``; ignored without GPUs) for the
+    GPUs that the config's `section` gives each job."""
+    return max(threads // max(config[section]["gpus"], 1), 1)

@@ -1,0 +1,42 @@
+"""The sampling and sampling-report rules."""
+
+from __future__ import annotations
+
+import shlex
+
+from csmoe.rules import index
+
+SUFFIXES = {"manifest": "parquet", "metrics": "metrics.json"}
+
+
+def exclusion_arguments(config: dict) -> str:
+    """``--keep-*`` flags for the pool exclusions switched off in the config."""
+    exclude = config["sampling"]["exclude"]
+    return shlex.join(f"--keep-{flag.replace('_', '-')}" for flag, on in exclude.items() if not on)
+
+
+def arguments(config: dict, wildcards) -> str:
+    """Options of `python -m csmoe sample` for one archive and sampler."""
+    sampling = config["sampling"]
+    args = ["--sampler", wildcards.sampler, "--seed", str(config["seed"])]
+    if wildcards.sampler != "full":
+        size = index.archive(config, wildcards.archive).get("sample_size", sampling["size"])
+        args += ["--size", str(size)]
+    args += ["--climate-level", sampling["climate_level"]]
+    args += ["--landcover-level", sampling["landcover_level"]]
+    # alpha changes no other sampler's output: passing it would rerun them for nothing
+    if wildcards.sampler == "thematic_climatic":
+        args += ["--alpha", str(sampling["alpha"])]
+    return " ".join([shlex.join(args), exclusion_arguments(config)]).strip()
+
+
+def sampled(config: dict, archive: str, kind: str) -> list[str]:
+    """The per-sampler files of one archive: `kind` is 'manifest' or 'metrics'."""
+    suffix = SUFFIXES[kind]
+    return [f"results/sample/{archive}/{s}.{suffix}" for s in config["study"]["samplers"]]
+
+
+def named_arguments(config: dict, files: list[str]) -> str:
+    """SAMPLER=PATH arguments, in the order of study.samplers."""
+    pairs = zip(config["study"]["samplers"], files, strict=True)
+    return shlex.join(f"{name}={path}" for name, path in pairs)

@@ -1,0 +1,27 @@
+"""The files `rule all` asks for: the study's final outputs of every stage."""
+
+from __future__ import annotations
+
+from csmoe.rules.evaluation import STUDY_OUTPUTS
+from csmoe.rules.pretrain import run_dirs
+
+
+def study_outputs(config: dict) -> list[str]:
+    study = config["study"]
+    outputs = [f"results/index/{a}.parquet" for a in study["archives"]]
+    outputs += [f"results/report/{a}/descriptors.png" for a in study["archives"]]
+    for archive in study.get("sample", []):
+        outputs += [
+            f"results/report/{archive}/{name}"
+            for name in ("sampling.tsv", "sampling_map.png", "sampling_distributions.png")
+        ]
+    outputs += [
+        f"results/shards/{archive}/{sampler}"
+        for archive in study.get("shard", [])
+        for sampler in study.get("shard_samplers", [])
+    ]
+    for run in run_dirs(config):
+        outputs += [f"{run}/encoder.safetensors", f"{run}/loss.png"]
+    if config["evaluation"]["archives"]:
+        outputs += [f"results/study/{name}" for name in STUDY_OUTPUTS]
+    return outputs
