@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   create .venv, install csmoe with pinned dependencies, run the workflow
+#   make demo   create .venv, install csmoe with the versions of constraints.txt, run the workflow
 #               on the embedded default (config/config.yaml)
 #   make test   same install, then the test suite (slow tests excluded; `make test-all`;
 #               the SLURM integration test: `make test-slurm`)
@@ -11,18 +11,27 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install demo test test-all test-slurm lint format bench-index clean
+.PHONY: install lock demo test test-all test-slurm lint format bench-index clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the project file changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+# Reinstall when the project file or the locked versions change.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e ".[dev]"
 	touch $@
 
 install: $(STAMP)
+
+# A fresh resolve of pyproject.toml's ranges (newest versions), frozen into constraints.txt.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e ".[dev]"
+	{ sed -n '1,3p' constraints.txt; .lock-venv/bin/python -m pip freeze --exclude-editable; } \
+		> constraints.txt.tmp && mv constraints.txt.tmp constraints.txt
+	rm -rf .lock-venv
 
 demo: install
 	$(BIN)/snakemake --cores $(CORES)

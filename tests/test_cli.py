@@ -151,3 +151,14 @@ def _running(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"  # zombies have ended
     except FileNotFoundError:
         return False
+
+
+def test_progress_lines_in_a_log_and_silence_for_short_runs(capsys) -> None:
+    from csmoe.progress import LONG, progress
+
+    assert list(progress(range(5), 5, "index", "patches")) == list(range(5))
+    assert capsys.readouterr().err == ""
+    n = 10 * LONG
+    assert sum(1 for _ in progress(range(n), n, "index", "patches")) == n
+    lines = capsys.readouterr().err.splitlines()  # not a terminal: plain lines
+    assert len(lines) == 10 and lines[-1].startswith(f"index: {n:,}/{n:,} patches")

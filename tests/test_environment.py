@@ -1,4 +1,5 @@
-"""envs/*.yaml must pin the same versions as pyproject.toml."""
+"""Dependencies: ranges in pyproject.toml, exact versions in constraints.txt, and the
+conda environments (envs/*.yaml) on the same versions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[1]
 CONDA_TO_PYPI = {"pytorch": "torch"}
@@ -17,13 +19,31 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def project_pins() -> dict[str, str]:
+def requirements() -> list[Requirement]:
+    """The project's direct dependencies, development tools included."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = [s for group in project["optional-dependencies"].values() for s in group]
+    return [Requirement(spec) for spec in project["dependencies"] + extras]
+
+
+def locked() -> dict[str, str]:
+    """constraints.txt as {package: version}."""
     pins = {}
-    for spec in project["dependencies"]:
-        name, version = spec.split("==")
-        pins[canonical(name)] = version
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonical(name)] = version
     return pins
+
+
+def project_pins() -> dict[str, str]:
+    """The locked version of each runtime dependency."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = locked()
+    return {
+        canonical(Requirement(spec).name): pins[canonical(Requirement(spec).name)]
+        for spec in project["dependencies"]
+    }
 
 
 def env_pins(path: Path) -> dict[str, str]:
@@ -40,11 +60,14 @@ def env_pins(path: Path) -> dict[str, str]:
     return pins
 
 
-def test_every_dependency_is_pinned_exactly() -> None:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    extras = [s for group in project["optional-dependencies"].values() for s in group]
-    for spec in project["dependencies"] + extras:
-        assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.]*", spec), spec
+def test_ranges_in_the_project_file_and_every_dependency_locked_inside_them() -> None:
+    pins = locked()
+    for requirement in requirements():
+        assert requirement.specifier, f"{requirement.name}: give a compatible range"
+        assert not any(s.operator == "==" for s in requirement.specifier), requirement
+        version = pins.get(canonical(requirement.name))
+        assert version is not None, f"{requirement.name} is not in constraints.txt"
+        assert requirement.specifier.contains(version), (requirement, version)
 
 
 # conda-forge builds lag behind PyPI for these (newest known there); every other pin must
@@ -66,7 +89,7 @@ def test_conda_environments_match_the_project_file() -> None:
         assert not NOT_IN_RULE_ENVS & set(env), name
     assert not TORCH_MODULES & set(envs["geo"])  # the geo stages need no PyTorch
     covered = set(envs["geo"]) | set(envs["torch"])
-    assert covered == set(pins) - NOT_IN_RULE_ENVS - {"pygments", "xarray"}
+    assert covered == set(pins) - NOT_IN_RULE_ENVS - {"pygments"}
 
 
 def test_each_rule_uses_the_environment_of_its_imports() -> None:

@@ -13,8 +13,8 @@ from csmoe.rules import descriptors, evaluation, index, pretrain, sampling, targ
 def test_alpha_goes_to_the_thematic_climatic_sampler_only() -> None:
     config = load_yaml("config.yaml")
     for sampler in ("thematic_climatic", "random", "full"):
-        args = shlex.split(sampling.arguments(config, SimpleNamespace(archive="synthetic",
-                                                                      sampler=sampler)))  # fmt: skip
+        wildcards = SimpleNamespace(archive="synthetic", sampler=sampler)
+        args = shlex.split(sampling.arguments(config, wildcards))
         assert ("--alpha" in args) == (sampler == "thematic_climatic"), sampler
         assert ("--size" in args) == (sampler != "full"), sampler
 

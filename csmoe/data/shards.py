@@ -41,6 +41,7 @@ from csmoe.data.shard_format import (
 )
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
+from csmoe.progress import progress
 
 MANIFEST_COLUMNS = ("patch_id", "order", "s1_name", "s2_name", "s1_dir", "s2_dir",
                     "reference_map", "multi_hot_19")  # fmt: skip
@@ -153,9 +154,11 @@ def write_shards(
         bands = tuple(s2_bands)
         if workers > 1:
             with process_pool(workers) as pool:
-                shards = list(pool.map(write_shard, parts, paths, [bands] * len(parts)))
+                done = pool.map(write_shard, parts, paths, [bands] * len(parts))
+                shards = list(progress(done, len(parts), "shards", "shards"))
         else:
-            shards = [write_shard(p, path, bands) for p, path in zip(parts, paths, strict=True)]
+            done = map(write_shard, parts, paths, [bands] * len(parts))
+            shards = list(progress(done, len(parts), "shards", "shards"))
         statistics = _statistics(shards, bands + S1, stats)
         stats_json = json.dumps({"source": stats, "bands": statistics}, indent=2, allow_nan=False)
         write_text(tmp / STATS, stats_json)

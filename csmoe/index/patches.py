@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
+from csmoe.progress import progress
 
 T = TypeVar("T")
 Skipped = tuple[str, str, str, str]  # (patch_id or "", item name, file, reason)
@@ -66,12 +67,12 @@ def collect(
     """
     if workers > 1 and len(items) > 1:
         with process_pool(workers) as pool:
-            chunk = max(1, len(items) // (workers * 8))
-            outcomes = list(
-                pool.map(_attempt, [reader] * len(items), names, items, chunksize=chunk)
-            )
+            chunk = max(1, min(len(items) // (workers * 8), 64))
+            done = pool.map(_attempt, [reader] * len(items), names, items, chunksize=chunk)
+            outcomes = list(progress(done, len(items), "index", "patches"))
     else:
-        outcomes = [_attempt(reader, name, item) for name, item in zip(names, items, strict=True)]
+        done = map(_attempt, [reader] * len(items), names, items)
+        outcomes = list(progress(done, len(items), "index", "patches"))
     records, skipped = [], []
     for outcome in outcomes:
         if outcome.problem is None:
