@@ -230,3 +230,24 @@ def test_report_renders_in_chromium(tiny_run: Path) -> None:
         assert category in dom  # the report's application rendered its menu
     # descriptors.png, sampling_map.png, sampling_distributions.png, the run's loss.png
     assert browser.images_that_load(report, tiny_run / "browser") == (4, 4)
+
+
+def test_config_readme_describes_every_schema_key() -> None:
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    text = (REPO / "config" / "README.md").read_text()
+
+    def keys(node: dict, prefix: str) -> list[str]:
+        """Leaf keys (a model entry's keys are user-named: `models` is a leaf here)."""
+        found = []
+        for name, child in node.get("properties", {}).items():
+            path = f"{prefix}{name}"
+            nested = "properties" in child and name != "models"
+            found += keys(child, f"{path}.") if nested else [path]
+        return found
+
+    archive_keys = [f"archives.<name>.{k}" for k in schema["$defs"]["archive"]["properties"]]
+    documented = set(re.findall(r"`([\w.<>]+)`", text))
+    documented |= {f"archives.<name>.{k}" for k in ("s2_root",)}  # listed as `s1_root`, `s2_root`
+    split = {f"evaluation.split_size.{s}" for s in ("validation", "test")}  # `.validation`
+    missing = [k for k in keys(schema, "") + archive_keys if k not in documented | split]
+    assert not missing, missing
