@@ -41,7 +41,15 @@ def _index_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--s1-root", type=Path, help="bigearthnet-v1: the BigEarthNet-S1 root")
     parser.add_argument("--s2-root", type=Path, help="bigearthnet-v1: the BigEarthNet-S2 root")
     parser.add_argument(
-        "--reference-root", type=Path, help="bigearthnet-v1: optional Reference_Maps root"
+        "--reference-root",
+        type=Path,
+        help="bigearthnet-v1: optional Reference_Maps root of BigEarthNet v2 (v2 layout)",
+    )
+    parser.add_argument(
+        "--reference-metadata",
+        type=Path,
+        help="bigearthnet-v1: BigEarthNet v2 metadata.parquet mapping v1 names to v2 ids "
+        "(default: metadata.parquet beside the Reference_Maps root)",
     )
     parser.add_argument("--root", type=Path, help="bigearthnet-v2 / ssl4eo-s12: archive root")
     parser.add_argument(
@@ -76,6 +84,7 @@ def _run_index(args: argparse.Namespace) -> None:
         s1_root=args.s1_root,
         s2_root=args.s2_root,
         reference_root=args.reference_root,
+        reference_metadata=args.reference_metadata,
         root=args.root,
         s2_product=args.s2_product,
         check=args.check,

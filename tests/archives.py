@@ -21,11 +21,12 @@ from csmoe.bigearthnet import nomenclature, packaged
 
 
 def v2_patch_id(s2_name: str, tile_source: str) -> str:
-    """v1 ``S2A_MSIL2A_20170613T101031_87_48`` -> v2 ``..._N9999_R022_T33UUP_87_48``."""
+    """v1 ``S2A_MSIL2A_20170613T101031_6_48`` -> v2 ``..._N9999_R022_T33UUP_06_48``: the
+    published v2 ids pad column and row to two digits (e.g. ``..._T29SNB_00_45``)."""
     mission, _, stamp, col, row = s2_name.split("_")
     source = tile_source.split("_")
     orbit, tile = source[4], source[5]
-    return f"{mission}_MSIL2A_{source[2]}_N9999_{orbit}_{tile}_{col}_{row}"
+    return f"{mission}_MSIL2A_{source[2]}_N9999_{orbit}_{tile}_{int(col):02d}_{int(row):02d}"
 
 
 def write_v2_archive(examples: Path, root: Path) -> pd.DataFrame:
@@ -84,45 +85,66 @@ def write_reference_map(grid_of: Path, path: Path, codes: list[int]) -> None:
         dst.write(pixels, 1)
 
 
+# SSL4EO-S12 v1 conventions (the published archive as inspected, and the download scripts
+# of the SSL4EO-S12 repository): rasters in EPSG:4326 with square pixels of 10 m at the
+# equator in degrees; 264 px for 10 m bands and S1, 132 px for 20 m, 44 px for 60 m; L2A
+# bands B1-B12 and B8A (no B10); S2 folders ``<sensing>_<granule>_<tile>``, S1 folders
+# the full product id; four 30-day windows per location, shifted by one offset.
 SSL4EO_S2_BANDS = {
-    "B1": 60, "B2": 10, "B3": 10, "B4": 10, "B5": 20, "B6": 20, "B7": 20, "B8": 10,
-    "B8A": 20, "B9": 60, "B11": 20, "B12": 20,
+    "B1": 44, "B2": 264, "B3": 264, "B4": 264, "B5": 132, "B6": 132, "B7": 132, "B8": 264,
+    "B8A": 132, "B9": 44, "B11": 132, "B12": 132,
 }  # fmt: skip
-# location id -> (EPSG, upper-left x, upper-left y, S2 dates, S1 dates)
+SSL4EO_PIXEL_DEG = 10 / 111319.49079327357  # GEE's 10 m at the equator, in degrees
+# location id -> (centre longitude, latitude, MGRS tile, S2 sensing times, S1 times)
 SSL4EO_LOCATIONS = {
-    "0000001": (
-        32632, 500000.0, 5300000.0,  # northern Italy
-        ["20200402T101021", "20200711T101031", "20201019T101031", "20210117T101321"],
-        ["20200405T053404", "20200709T053410", "20201023T053412", "20210121T053409"],
+    "0000001": (  # northern Italy, window offset 40 days: four windows, four pairs
+        9.0, 45.5, "T32TMR",
+        ["20201124T101301", "20210220T101039", "20210525T101031", "20210826T101031"],
+        ["20201120T053404", "20210222T053410", "20210519T053412", "20210824T053409"],
     ),
-    "0000002": (
-        32734, 300000.0, 7300000.0,  # southern hemisphere: seasons flip
-        ["20200110T080611", "20200419T080609", "20200718T080611", "20201026T080609"],
-        ["20200112T170423", "20200421T170431", "20200722T170431"],  # no S1 in one season
+    "0000002": (  # Rajasthan: no S1 scene in the window of the 4 June S2 scene; the
+        # August S2 scene pairs with a September S1 scene of the same window
+        73.5, 27.5, "T43RCP",
+        ["20200220T054639", "20200604T054639", "20200813T054639", "20201130T054639"],
+        ["20200223T004317", "20200903T004317", "20201128T004317"],
+    ),
+    "0000003": (  # near Cape Town: seasons flip south of the equator
+        18.5, -33.9, "T34HBH",
+        ["20200115T082601", "20200414T082559", "20200713T082601", "20201011T082559"],
+        ["20200112T173407", "20200417T173410", "20200716T173411", "20201008T173409"],
     ),
 }  # fmt: skip
 
 
-def _write_band(path: Path, epsg: int, ulx: float, uly: float, metres: int, dtype: str) -> None:
-    side = 2640 // metres
+def _ssl4eo_band(path: Path, lon: float, lat: float, side: int, dtype: str) -> None:
+    """One band of the location's footprint (264 px of 10 m, in degrees) at `side` px."""
+    half = 132 * SSL4EO_PIXEL_DEG
+    size = 2 * half / side
     rng = np.random.default_rng(zlib.crc32(f"{path.parent.name}/{path.name}".encode()))
-    pixels = rng.integers(100, 3000, size=(side, side)).astype(dtype)
+    pixels = (rng.normal(-12, 3, (side, side)) if dtype == "float32"
+              else rng.integers(100, 3000, size=(side, side))).astype(dtype)  # fmt: skip
     profile = {
         "driver": "GTiff", "height": side, "width": side, "count": 1, "dtype": dtype,
-        "crs": f"EPSG:{epsg}", "transform": from_origin(ulx, uly, metres, metres),
+        "crs": "EPSG:4326", "transform": from_origin(lon - half, lat + half, size, size),
     }  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(pixels, 1)
 
 
+def _later(stamp: str, seconds: int) -> str:
+    return (pd.Timestamp(stamp) + pd.Timedelta(seconds=seconds)).strftime("%Y%m%dT%H%M%S")
+
+
 def write_ssl4eo_archive(root: Path) -> None:
-    for location, (epsg, ulx, uly, s2_dates, s1_dates) in SSL4EO_LOCATIONS.items():
-        for stamp in s2_dates:
-            folder = root / "s2a" / location / f"{stamp}_{stamp}_T32TNR"
-            for band, metres in SSL4EO_S2_BANDS.items():
-                _write_band(folder / f"{band}.tif", epsg, ulx, uly, metres, "uint16")
-        for stamp in s1_dates:
-            folder = root / "s1" / location / f"S1A_IW_GRDH_1SDV_{stamp}_{stamp}_032003_03B2AE"
+    for location, (lon, lat, tile, s2_times, s1_times) in SSL4EO_LOCATIONS.items():
+        for stamp in s2_times:
+            granule = _later(stamp, 112)  # the granule's time, seconds after sensing
+            folder = root / "s2a" / location / f"{stamp}_{granule}_{tile}"
+            for band, side in SSL4EO_S2_BANDS.items():
+                _ssl4eo_band(folder / f"{band}.tif", lon, lat, side, "uint16")
+        for stamp in s1_times:
+            end = _later(stamp, 25)  # slice stop time
+            folder = root / "s1" / location / f"S1A_IW_GRDH_1SDV_{stamp}_{end}_034203_03F8C4_2B94"
             for band in ("VV", "VH"):
-                _write_band(folder / f"{band}.tif", epsg, ulx, uly, 10, "float32")
+                _ssl4eo_band(folder / f"{band}.tif", lon, lat, 264, "float32")

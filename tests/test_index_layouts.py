@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from csmoe.bigearthnet import nomenclature
-from csmoe.bigearthnet.examples import S1_ROOT
+from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
 from csmoe.cli import main
 from csmoe.errors import InputError
 from csmoe.index import build_index
@@ -69,6 +71,45 @@ def test_v2_metadata_missing_a_column_is_rejected(v2_root: Path, tmp_path: Path)
         build_index("bigearthnet-v2", tmp_path / "x.parquet", root=root)
 
 
+def test_v1_finds_reference_maps_in_the_v2_layout(
+    examples: Path, v2_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Real reference maps live under v2 ids; the v2 metadata maps v1 names to them."""
+    out = tmp_path / "v1.parquet"
+    build_index("bigearthnet-v1", out, s1_root=examples / S1_ROOT, s2_root=examples / S2_ROOT,
+                reference_root=v2_root / "Reference_Maps")  # fmt: skip
+    index = read_index(out)
+    metadata = pd.read_parquet(v2_root / "metadata.parquet").set_index("s2v1_name")
+    for row in index.itertuples():
+        v2_id = metadata.loc[row.s2_name, "patch_id"]
+        assert row.reference_map.endswith(f"{v2_id}/{v2_id}_reference_map.tif")
+        assert v2_id.rsplit("_", 2)[1:] == [f"{int(x):02d}" for x in row.s2_name.split("_")[3:]]
+    assert "reference maps for 6 of 6 pairs" in capsys.readouterr().err
+
+
+def test_v1_reference_maps_without_the_v2_metadata_is_an_error(
+    examples: Path, v2_root: Path, tmp_path: Path
+) -> None:
+    maps = tmp_path / "Reference_Maps"
+    shutil.copytree(v2_root / "Reference_Maps", maps)  # no metadata.parquet beside it
+    with pytest.raises(InputError, match="metadata.parquet: BigEarthNet v2 metadata.parquet not"):
+        build_index("bigearthnet-v1", tmp_path / "x.parquet", s1_root=examples / S1_ROOT,
+                    s2_root=examples / S2_ROOT, reference_root=maps)  # fmt: skip
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_v1_reference_map_listed_but_missing_is_named(
+    examples: Path, v2_root: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "v2"
+    shutil.copytree(v2_root, root)
+    gone = next((root / "Reference_Maps").rglob("*_reference_map.tif"))
+    gone.unlink()
+    with pytest.raises(InputError, match=f"{gone}: missing, though the v2 metadata lists"):
+        build_index("bigearthnet-v1", tmp_path / "x.parquet", s1_root=examples / S1_ROOT,
+                    s2_root=examples / S2_ROOT, reference_root=root / "Reference_Maps")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def ssl4eo_index(ssl4eo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("ssl4eo") / "ssl4eo.parquet"
@@ -76,43 +117,68 @@ def ssl4eo_index(ssl4eo_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return read_index(out)
 
 
-def test_ssl4eo_pairs_acquisitions_by_season(ssl4eo_index: pd.DataFrame) -> None:
+def test_ssl4eo_pairs_the_scenes_of_each_window(ssl4eo_index: pd.DataFrame) -> None:
     assert list(ssl4eo_index["patch_id"]) == [
-        "0000001_fall",
-        "0000001_spring",
-        "0000001_summer",
-        "0000001_winter",
-        "0000002_fall",
-        "0000002_summer",
-        "0000002_winter",
-    ]  # fmt: skip  (location 2 has no S1 scene in its spring)
-    winter = ssl4eo_index.set_index("patch_id").loc["0000001_winter"]
-    assert winter.s2_name.startswith("20210117") and "20210121" in winter.s1_name
-    # Southern hemisphere: a January scene is summer there; its April scene is autumn.
-    south = ssl4eo_index.set_index("patch_id")
-    assert south.loc["0000002_summer"].s2_name.startswith("20200110")
-    assert south.loc["0000002_fall"].s2_name.startswith("20200419")
+        "0000001_20201124",
+        "0000001_20210220",
+        "0000001_20210525",
+        "0000001_20210826",
+        "0000002_20200220",
+        "0000002_20200813",
+        "0000002_20201130",
+        "0000003_20200115",
+        "0000003_20200414",
+        "0000003_20200713",
+        "0000003_20201011",
+    ]  # fmt: skip  (0000002: no S1 scene in the window of its 4 June S2 scene)
+    rows = ssl4eo_index.set_index("patch_id")
+    # August S2 and September S1: two seasons, one download window, one pair.
+    assert "_20200903T004317_" in rows.loc["0000002_20200813", "s1_name"]
+    assert rows.loc["0000002_20200813", "s2_name"] == "20200813T054639_20200813T054831_T43RCP"
+    assert rows.loc["0000002_20200813", "tile"] == "43RCP"
+    assert rows.loc["0000001_20210220", "season"] == "Winter"
+    assert rows.loc["0000003_20200115", "season"] == "Summer"  # southern hemisphere
     assert (ssl4eo_index["split"] == "train").all()
 
 
-def test_ssl4eo_footprint_comes_from_the_rasters(ssl4eo_index: pd.DataFrame) -> None:
-    row = ssl4eo_index.set_index("patch_id").loc["0000001_spring"]
-    assert (row.utm_epsg, row.utm_ulx, row.utm_uly) == (32632, 500000.0, 5300000.0)
-    assert (row.utm_lrx - row.utm_ulx, row.utm_uly - row.utm_lry) == (2640.0, 2640.0)
-    lon, lat = row.geometry.exterior.coords[0]
-    assert lon == pytest.approx(9.0, abs=1e-6) and 47.8 < lat < 47.9
+def test_ssl4eo_footprint_is_the_raster_bounds_in_degrees(
+    ssl4eo_index: pd.DataFrame, ssl4eo_root: Path
+) -> None:
+    import rasterio
+
+    row = ssl4eo_index.set_index("patch_id").loc["0000001_20210525"]
+    with rasterio.open(Path(row.s2_dir) / "B4.tif") as src:
+        assert src.crs.to_epsg() == 4326 and src.shape == (264, 264)
+        assert row.geometry.bounds == pytest.approx(tuple(src.bounds), abs=1e-12)
+    assert row.utm_epsg == 32632  # 9 degrees east: UTM zone 32
+    width, height = row.utm_lrx - row.utm_ulx, row.utm_uly - row.utm_lry
+    assert height == pytest.approx(2637, abs=5)  # 264 px of 1/111,319 degree, north-south
+    assert width == pytest.approx(2640 * np.cos(np.radians(45.5)), rel=0.01)  # east-west
 
 
 def test_ssl4eo_band_with_wrong_resolution_is_named(ssl4eo_root: Path, tmp_path: Path) -> None:
-    import shutil
-
     root = tmp_path / "ssl4eo"
     shutil.copytree(ssl4eo_root, root)
-    folder = next((root / "s2a" / "0000001").iterdir())
+    folder = sorted((root / "s2a" / "0000001").iterdir())[0]
     shutil.copy(folder / "B2.tif", folder / "B5.tif")  # a 10 m raster where 20 m belongs
     with pytest.raises(
         InputError, match=r"B5.tif: expected shape \(132, 132\), found \(264, 264\)"
     ):
+        build_index("ssl4eo-s12", tmp_path / "x.parquet", root=root)
+
+
+def test_ssl4eo_projected_raster_is_refused(ssl4eo_root: Path, tmp_path: Path) -> None:
+    import rasterio
+
+    root = tmp_path / "ssl4eo"
+    shutil.copytree(ssl4eo_root, root)
+    band = sorted((root / "s2a" / "0000001").iterdir())[0] / "B1.tif"
+    with rasterio.open(band) as src:
+        profile, values = src.profile, src.read(1)
+    profile |= {"crs": "EPSG:32632", "transform": rasterio.transform.from_origin(5e5, 5e6, 60, 60)}
+    with rasterio.open(band, "w", **profile) as dst:
+        dst.write(values, 1)
+    with pytest.raises(InputError, match="B1.tif: expected EPSG:4326 .*found EPSG:32632"):
         build_index("ssl4eo-s12", tmp_path / "x.parquet", root=root)
 
 

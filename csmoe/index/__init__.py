@@ -17,6 +17,7 @@ def build_index(
     s1_root: Path | None = None,
     s2_root: Path | None = None,
     reference_root: Path | None = None,
+    reference_metadata: Path | None = None,
     root: Path | None = None,
     s2_product: str = "l2a",
     check: str = "full",
@@ -30,16 +31,20 @@ def build_index(
     """
     # Absolute roots give absolute paths in the index, so later stages find the pixels
     # from any working directory.
-    s1_root, s2_root, reference_root, root = (
+    s1_root, s2_root, reference_root, reference_metadata, root = (
         None if path is None else Path(path).absolute()
-        for path in (s1_root, s2_root, reference_root, root)
+        for path in (s1_root, s2_root, reference_root, reference_metadata, root)
     )
     options = {"check": check, "skip_bad": skip_bad, "workers": workers}
     if kind == "bigearthnet-v1":
         from csmoe.index.bigearthnet_v1 import index_bigearthnet_v1
 
         frame, skipped = index_bigearthnet_v1(
-            s1_root, s2_root, reference_root=reference_root, **options
+            s1_root,
+            s2_root,
+            reference_root=reference_root,
+            reference_metadata=reference_metadata,
+            **options,
         )
     elif kind == "bigearthnet-v2":
         from csmoe.index.bigearthnet_v2 import index_bigearthnet_v2

@@ -7,8 +7,11 @@ Layout (two roots, one folder per patch, named like the patch)::
                                <S2 name>_labels_metadata.json
 
 Pairs are matched through ``corresponding_s2_patch`` in the S1 JSON. An optional third
-root holds 10 m reference maps as in BigEarthNet v2:
-``Reference_Maps/<S2 name>/<S2 name>_reference_map.tif`` (CLC codes). Each patch's
+root holds the 10 m reference maps, which exist in the BigEarthNet v2 layout only
+(``Reference_Maps/<tile>/<v2 id>/<v2 id>_reference_map.tif``, CLC codes); the v2
+``metadata.parquet`` maps v1 S2 names to v2 ids (see
+`csmoe.bigearthnet.reference_maps`). Patches that BigEarthNet v2 left out have no map,
+and their count is reported. Each patch's
 footprint comes from the JSON corner coordinates and is checked against the rasters'
 georeferencing. Country, season, split and snow/cloud flags come from the metadata
 packaged in `bigearthnet-common`.
@@ -19,13 +22,14 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from csmoe.bigearthnet import nomenclature, packaged
+from csmoe.bigearthnet import nomenclature, packaged, reference_maps
 from csmoe.errors import InputError
 from csmoe.index.patches import PatchProblem, Skipped, collect
 from csmoe.index.rasters import check_band, check_bounds, check_same_grid
@@ -83,19 +87,21 @@ def clc_labels(path: Path, labels: Any) -> list[str]:
     return labels
 
 
-def read_reference_map(reference_root: Path | None, s2_name: str, check: str) -> str | None:
-    """The patch's 10 m reference map, where the archive has a Reference_Maps root."""
-    if reference_root is None:
-        return None
-    path = reference_root / s2_name / f"{s2_name}_reference_map.tif"
-    if not path.parent.is_dir():
-        return None  # e.g. a real v1 patch added to an archive with reference maps
+def read_reference_map(
+    reference_maps: dict[str, Path] | None, s2_name: str, check: str
+) -> str | None:
+    """The patch's 10 m reference map, if the archive has one for it."""
+    if reference_maps is None or s2_name not in reference_maps:
+        return None  # no Reference_Maps root, or a patch BigEarthNet v2 left out
+    path = reference_maps[s2_name]
+    if not path.is_file():
+        raise PatchProblem(path, "missing, though the v2 metadata lists the patch")
     check_band(path, shape=(120, 120), dtype=None, check=check)
     return str(path)
 
 
 def read_pair(
-    s1_dir: Path, s2_root: Path, check: str, reference_root: Path | None = None
+    s1_dir: Path, s2_root: Path, check: str, reference_maps: dict[str, Path] | None = None
 ) -> dict[str, Any]:
     """Read and verify one S1/S2 pair; raise PatchProblem on the first defect."""
     s1_json = s1_dir / f"{s1_dir.name}_labels_metadata.json"
@@ -104,7 +110,7 @@ def read_pair(
     if not isinstance(s2_name, str) or not S2_NAME.match(s2_name):
         raise PatchProblem(s1_json, f"corresponding_s2_patch {s2_name!r} is not an S2 patch name")
     try:
-        return _read_named_pair(s1_dir, s1_json, s1_meta, s2_root / s2_name, check, reference_root)
+        return _read_named_pair(s1_dir, s1_json, s1_meta, s2_root / s2_name, check, reference_maps)
     except PatchProblem as problem:
         problem.patch_id = s2_name  # the id under which the pair would have been indexed
         raise
@@ -116,7 +122,7 @@ def _read_named_pair(
     s1_meta: dict[str, Any],
     s2_dir: Path,
     check: str,
-    reference_root: Path | None,
+    reference_maps: dict[str, Path] | None,
 ) -> dict[str, Any]:
     s1_name, s2_name = s1_dir.name, s2_dir.name
     s1_corners = json_corners(s1_json, s1_meta)
@@ -149,7 +155,7 @@ def _read_named_pair(
         "s2_name": s2_name,
         "s1_dir": str(s1_dir),
         "s2_dir": str(s2_dir),
-        "reference_map": read_reference_map(reference_root, s2_name, check),
+        "reference_map": read_reference_map(reference_maps, s2_name, check),
         "utm_epsg": epsg,
         "utm_ulx": s2_corners[0],
         "utm_uly": s2_corners[3],
@@ -219,17 +225,16 @@ def index_bigearthnet_v1(
     s2_root: Path,
     *,
     reference_root: Path | None = None,
+    reference_metadata: Path | None = None,
     check: str = "full",
     skip_bad: bool = False,
     workers: int = 1,
 ) -> tuple[pd.DataFrame, list[Skipped]]:
     folders = s1_patch_folders(Path(s1_root), Path(s2_root))
-    if reference_root is not None and not Path(reference_root).is_dir():
-        raise InputError(reference_root, "reference map root folder does not exist")
-    reference_root = Path(reference_root) if reference_root is not None else None
-    reader = functools.partial(
-        read_pair, s2_root=Path(s2_root), check=check, reference_root=reference_root
-    )
+    maps = None
+    if reference_root is not None:
+        maps = reference_map_paths(Path(reference_root), reference_metadata)
+    reader = functools.partial(read_pair, s2_root=Path(s2_root), check=check, reference_maps=maps)
     records, skipped = collect(
         reader,
         folders,
@@ -245,5 +250,18 @@ def index_bigearthnet_v1(
     frame = pd.DataFrame.from_records(records)
     if frame.empty:
         raise InputError(s1_root, "every patch was skipped: nothing to index")
+    if maps is not None:
+        found = int(frame["reference_map"].notna().sum())
+        print(f"bigearthnet-v1: reference maps for {found} of {len(frame)} pairs "
+              f"(the others are not in BigEarthNet v2)", file=sys.stderr)  # fmt: skip
     flags = packaged.annotate(frame["s2_name"])
     return pd.concat([frame, flags], axis=1), skipped
+
+
+def reference_map_paths(root: Path, metadata: Path | None) -> dict[str, Path]:
+    """v1 S2 name -> reference map path, for every patch of the v2 metadata."""
+    if not root.is_dir():
+        raise InputError(root, "reference map root folder does not exist")
+    metadata = Path(metadata) if metadata is not None else root.parent / reference_maps.METADATA
+    ids = reference_maps.v1_to_v2_ids(metadata)
+    return {v1: reference_maps.map_path(root, v2) for v1, v2 in ids.items()}

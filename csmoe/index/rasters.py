@@ -71,13 +71,15 @@ def check_bounds(
         raise PatchProblem(path, f"raster bounds {info.bounds} disagree with {source} {expected}")
 
 
-def check_same_grid(path: Path, info: BandInfo, first: Path, first_info: BandInfo) -> None:
-    """Every band of a pair is georeferenced, in the CRS and on the footprint of the
-    pair's `first` band."""
+def check_same_grid(
+    path: Path, info: BandInfo, first: Path, first_info: BandInfo, tolerance: float = 1.0
+) -> None:
+    """Every band of a pair is georeferenced, in the CRS and on the footprint (within
+    `tolerance` CRS units) of the pair's `first` band."""
     if not info.has_crs:
         raise PatchProblem(path, "raster has no CRS")
     if info.epsg != first_info.epsg:
         raise PatchProblem(
             path, f"CRS EPSG:{info.epsg} differs from EPSG:{first_info.epsg} of {first.name}"
         )
-    check_bounds(path, info, first_info.bounds, f"those of {first.name}")
+    check_bounds(path, info, first_info.bounds, f"those of {first.name}", tolerance)

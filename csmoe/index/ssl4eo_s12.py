@@ -1,16 +1,30 @@
-"""Index of an SSL4EO-S12 v1 archive (unlabelled, global, four seasons per location).
+"""Index of an SSL4EO-S12 v1 archive (unlabelled, global, four acquisition windows).
 
 Layout::
 
-    <root>/s1/<location>/<acquisition>/VV.tif, VH.tif
-    <root>/s2a/<location>/<acquisition>/B1.tif ... B12.tif, B8A.tif   (L2A, 12 bands)
-    <root>/s2c/<location>/<acquisition>/B1.tif ... B12.tif, B8A.tif   (L1C, 13 bands)
+    <root>/s1/<location>/<S1 product id>/VV.tif, VH.tif
+    <root>/s2a/<location>/<S2 scene id>/B1.tif ... B12.tif, B8A.tif   (L2A, 12 bands)
+    <root>/s2c/<location>/<S2 scene id>/B1.tif ... B12.tif, B8A.tif   (L1C, 13 bands)
 
-``<location>`` is a 7-digit id; acquisition folders carry their date
-(``YYYYMMDDTHHMMSS``) in their name. S1 and S2 acquisitions of a location are matched by
-season (meteorological, flipped in the southern hemisphere), the S1 scene closest in time
-to the S2 scene. Footprints come from the S2 10 m rasters' georeferencing. The archive
-has no official splits: every pair is a pretraining (``train``) sample.
+``<location>`` is a 7-digit id. S2 scene folders are named like
+``20200604T054639_20200604T054831_T43RCP`` (sensing time, granule time, tile), S1 folders
+by the full product id (``S1A_IW_GRDH_1SDV_20200903T004317_...``); the first stamp of a
+name is its acquisition time.
+
+Rasters are in EPSG:4326 (longitude/latitude), every band of a location on the same
+footprint: 264 px for the 10 m bands and S1, 132 px for 20 m, 44 px for 60 m. The
+footprint in the index is the raster bounds; the ``utm_*`` columns are the patch's
+square in the UTM zone of its centre, with the ground width and height of those bounds.
+
+**Pairing.** The archive was downloaded in four 30-day windows per location (centred on
+2020-12-21, 2021-03-20, 2021-06-21 and 2021-09-22, all shifted back by one random offset
+of 0-364 days per location), keeping the latest scene of each window for S1, L1C and L2A
+separately. Windows are about three months apart, so an S1 and an S2 scene of the same
+window lie less than 30 days apart and scenes of different windows much further: each S2
+scene is paired with the nearest S1 scene within 30 days (closest pairs first, each S1
+scene used once). One row per location and window, ``patch_id`` =
+``<location>_<S2 date>``; ``season`` is the meteorological season of the S2 date (flipped
+south of the equator). The archive has no official splits: every pair is ``train``.
 """
 
 from __future__ import annotations
@@ -23,99 +37,128 @@ from typing import Any
 
 import pandas as pd
 import pyproj
+import shapely
 
 from csmoe.bigearthnet.names import acquisition_times
 from csmoe.errors import InputError
 from csmoe.footprints import meteorological_season
 from csmoe.index.patches import PatchProblem, Skipped, collect
-from csmoe.index.rasters import check_band
+from csmoe.index.rasters import BandInfo, check_band, check_same_grid
 
 PRODUCTS = {"l2a": "s2a", "l1c": "s2c"}
-# Metres per pixel of each band; SSL4EO-S12 patches cover 2,640 m (264 px at 10 m).
+# Band -> pixels per side of a 2,640 m patch (10, 20, 60 m).
 S2_BANDS = {
-    "B1": 60, "B2": 10, "B3": 10, "B4": 10, "B5": 20, "B6": 20, "B7": 20, "B8": 10,
-    "B8A": 20, "B9": 60, "B11": 20, "B12": 20,
+    "B1": 44, "B2": 264, "B3": 264, "B4": 264, "B5": 132, "B6": 132, "B7": 132, "B8": 264,
+    "B8A": 132, "B9": 44, "B11": 132, "B12": 132,
 }  # fmt: skip
-L1C_EXTRA_BANDS = {"B10": 60}
+L1C_EXTRA_BANDS = {"B10": 44}
 S1_BANDS = ("VV", "VH")
+S1_SIDE = 264
 LOCATION = re.compile(r"^\d{7}$")
 STAMP = re.compile(r"\d{8}T\d{6}")
-
-
-def season_of(month: int, latitude: float) -> str:
-    return str(meteorological_season(month, southern=latitude < 0))
+WINDOW = pd.Timedelta(days=30)
+# Footprints of one location agree within a pixel (degrees).
+DEGREE_TOLERANCE = 1e-4
+GEOD = pyproj.Geod(ellps="WGS84")
 
 
 def acquisitions(folder: Path) -> list[tuple[str, pd.Timestamp]]:
-    """(name, time) of every dated acquisition folder in a location folder."""
+    """(name, time) of every dated acquisition folder in a location folder, by time."""
     found = []
     for child in sorted(folder.iterdir()) if folder.is_dir() else []:
         if child.is_dir() and STAMP.search(child.name):
             found.append((child.name, pd.Timestamp(acquisition_times([child.name])[0])))
-    return found
+    return sorted(found, key=lambda item: (item[1], item[0]))
+
+
+def window_pairs(
+    s2: list[tuple[str, pd.Timestamp]], s1: list[tuple[str, pd.Timestamp]]
+) -> list[tuple[int, int]]:
+    """(S2 index, S1 index) of the scenes of one window: nearest within 30 days, closest
+    pairs first, each scene used once; in S2 order."""
+    candidates = sorted(
+        (abs(t2 - t1), i, j)
+        for i, (_, t2) in enumerate(s2)
+        for j, (_, t1) in enumerate(s1)
+        if abs(t2 - t1) < WINDOW
+    )
+    used_s2, used_s1, pairs = set(), set(), []
+    for _, i, j in candidates:
+        if i not in used_s2 and j not in used_s1:
+            used_s2.add(i)
+            used_s1.add(j)
+            pairs.append((i, j))
+    return sorted(pairs)
+
+
+def check_scene(folder: Path, bands: dict[str, int], check: str, first) -> tuple[Path, BandInfo]:
+    """Every band of one scene at its pixel size, in EPSG:4326, on the location's footprint."""
+    for band, side in bands.items():
+        path = folder / f"{band}.tif"
+        info = check_band(path, shape=(side, side), dtype=None, check=check)
+        if first is None:
+            if not info.has_crs:
+                raise PatchProblem(path, "raster has no CRS")
+            if info.epsg != 4326:
+                raise PatchProblem(
+                    path, f"expected EPSG:4326 (SSL4EO-S12 v1), found EPSG:{info.epsg}"
+                )
+            first = (path, info)
+        check_same_grid(path, info, *first, tolerance=DEGREE_TOLERANCE)
+    return first
+
+
+def utm_square(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+    """The square of a longitude/latitude box in the UTM zone of its centre: centred on the
+    box's centre, as wide and high on the ground as the box."""
+    west, south, east, north = bounds
+    lon, lat = (west + east) / 2, (south + north) / 2
+    epsg = (32600 if lat >= 0 else 32700) + int((lon + 180) // 6) % 60 + 1
+    width = GEOD.inv(west, lat, east, lat)[2]
+    height = GEOD.inv(lon, south, lon, north)[2]
+    x, y = pyproj.Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+    return {"utm_epsg": epsg, "utm_ulx": x - width / 2, "utm_uly": y + height / 2,
+            "utm_lrx": x + width / 2, "utm_lry": y - height / 2}  # fmt: skip
 
 
 def read_location(location: str, root: Path, product: str, check: str) -> dict[str, Any]:
-    """All season-matched pairs of one location, and how many S2 scenes found no partner.
-
-    One pair per season: a second S2 scene in the same season counts as unpaired.
-    """
+    """Every window pair of one location, and how many S2 scenes found no S1 partner."""
     s2_loc = root / PRODUCTS[product] / location
     s1_loc = root / "s1" / location
     s2_acq, s1_acq = acquisitions(s2_loc), acquisitions(s1_loc)
     if not s2_acq:
         raise PatchProblem(s2_loc, "no dated S2 acquisition folders")
     bands = S2_BANDS | (L1C_EXTRA_BANDS if product == "l1c" else {})
-    records = []
-    for s2_name, s2_time in s2_acq:
-        s2_dir = s2_loc / s2_name
-        ref = check_band(s2_dir / "B4.tif", shape=None, dtype=None, check=check)
-        if ref.epsg is None:
-            raise PatchProblem(s2_dir / "B4.tif", "raster has no CRS")
-        left, bottom, right, top = ref.bounds
-        for band, metres in bands.items():
-            pixels = round((right - left) / metres), round((top - bottom) / metres)
-            check_band(s2_dir / f"{band}.tif", shape=pixels[::-1], dtype=None, check=check)
-        latitude = _centre_latitude(ref.epsg, ref.bounds)
-        season = season_of(s2_time.month, latitude)
-        if any(r["season"] == season for r in records):
-            continue
-        same_season = [
-            (abs((t - s2_time).total_seconds()), name)
-            for name, t in s1_acq
-            if season_of(t.month, latitude) == season
-        ]
-        if not same_season:
-            continue  # an S2 scene without S1 partner in its season: not a pair
-        s1_name = min(same_season)[1]
-        s1_dir = s1_loc / s1_name
-        for band in S1_BANDS:
-            check_band(s1_dir / f"{band}.tif", shape=ref.shape, dtype=None, check=check)
+    records, first = [], None
+    for i, j in window_pairs(s2_acq, s1_acq):
+        (s2_name, s2_time), (s1_name, s1_time) = s2_acq[i], s1_acq[j]
+        s2_dir, s1_dir = s2_loc / s2_name, s1_loc / s1_name
+        first = check_scene(s2_dir, bands, check, first)
+        first = check_scene(s1_dir, dict.fromkeys(S1_BANDS, S1_SIDE), check, first)
+        bounds = first[1].bounds
+        latitude = (bounds[1] + bounds[3]) / 2
         records.append(
             {
-                "patch_id": f"{location}_{season.lower()}",
+                "patch_id": f"{location}_{s2_time:%Y%m%d}",
                 "s1_name": s1_name,
                 "s2_name": s2_name,
                 "s1_dir": str(s1_dir),
                 "s2_dir": str(s2_dir),
-                "utm_epsg": ref.epsg,
-                "utm_ulx": left,
-                "utm_uly": top,
-                "utm_lrx": right,
-                "utm_lry": bottom,
-                "s1_time": acquisition_times([s1_name])[0],
+                "tile": _tile(s2_name),
+                **utm_square(bounds),
+                "geometry": shapely.box(*bounds),
+                "s1_time": s1_time.to_datetime64(),
                 "s2_time": s2_time.to_datetime64(),
-                "season": season,
+                "season": str(meteorological_season(s2_time.month, southern=latitude < 0)),
                 "split": "train",
             }
         )
     return {"pairs": records, "unpaired": len(s2_acq) - len(records)}
 
 
-def _centre_latitude(epsg: int, bounds: tuple[float, float, float, float]) -> float:
-    to_wgs84 = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
-    _, lat = to_wgs84.transform((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-    return float(lat)
+def _tile(s2_name: str) -> str | None:
+    found = re.search(r"_T(\d{2}[A-Z]{3})$", s2_name)
+    return found.group(1) if found else None
 
 
 def locations(root: Path, product: str) -> list[str]:
@@ -151,10 +194,11 @@ def index_ssl4eo_s12(
     )
     records = [pair for result in results for pair in result["pairs"]]
     if not records:
-        raise InputError(root, "no S1/S2 pair with matching seasons: nothing to index")
+        raise InputError(root, "no S1/S2 pair within one acquisition window: nothing to index")
     unpaired = sum(result["unpaired"] for result in results)
     if unpaired:
         print(
-            f"ssl4eo-s12: {unpaired} S2 acquisition(s) without S1 in their season", file=sys.stderr
+            f"ssl4eo-s12: {unpaired} S2 acquisition(s) without an S1 scene in their window",
+            file=sys.stderr,
         )
     return pd.DataFrame.from_records(records), skipped

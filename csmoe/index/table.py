@@ -8,9 +8,10 @@ Columns (every index has all of them; unknown values are null):
   names index).
 - ``tile``: MGRS tile or 100 km square.
 - ``utm_epsg``, ``utm_ulx``, ``utm_uly``, ``utm_lrx``, ``utm_lry``: the patch square in its
-  UTM zone (metres); ``geometry``: the same square as a polygon in EPSG:4326 (its four
-  corners transformed exactly; edges stay straight in degrees, an error far below a
-  pixel for patches of a few kilometres).
+  UTM zone (metres); ``geometry``: the footprint as a polygon in EPSG:4326: the UTM
+  square's four corners transformed exactly (edges stay straight in degrees, an error
+  far below a pixel for patches of a few kilometres), or, for archives stored in
+  degrees (SSL4EO-S12), the raster bounds themselves.
 - ``s1_time``, ``s2_time``: acquisition times (UTC); ``season``; ``country``;
   ``split`` (train / validation / test); ``snow``, ``cloud``: quality flags.
 - ``labels``: CORINE level-3 names; ``labels_19``: BigEarthNet-19 names;
@@ -64,18 +65,23 @@ def footprints(frame: pd.DataFrame) -> np.ndarray:
 
 
 def finalize(frame: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Give `frame` every index column in order, sorted by patch id, with footprints."""
+    """Give `frame` every index column in order, sorted by patch id, with footprints: the
+    readers' own ``geometry`` where they give one (raster bounds in degrees), else the
+    UTM squares."""
     frame = frame.copy()
+    if "geometry" not in frame:
+        frame["geometry"] = footprints(frame)
     for column, dtype in COLUMNS.items():
         if column not in frame:
             frame[column] = None
         if dtype != "object":
             frame[column] = frame[column].astype(dtype)
-    frame = frame[list(COLUMNS)].sort_values("patch_id", kind="stable").reset_index(drop=True)
+    columns = [*COLUMNS, "geometry"]
+    frame = frame[columns].sort_values("patch_id", kind="stable").reset_index(drop=True)
     duplicated = frame["patch_id"].duplicated()
     if duplicated.any():
         raise ValueError(f"duplicate patch id {frame['patch_id'][duplicated].iloc[0]!r}")
-    return gpd.GeoDataFrame(frame, geometry=footprints(frame), crs="EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
 
 
 def write_index(index: gpd.GeoDataFrame, out: str | os.PathLike[str]) -> None:

@@ -18,7 +18,7 @@ EMBEDDED_ROOTS = {
         "folder": "resources/synthetic/archive",
     },
 }
-ROOT_KEYS = ("s1_root", "s2_root", "reference_root", "root")
+ROOT_KEYS = ("s1_root", "s2_root", "reference_root", "reference_metadata", "root")
 
 
 def archive(config: dict, name: str) -> dict:

@@ -7,7 +7,9 @@ square, acquisition times, season and snow flag. Its pixels are synthetic:
    shaped by the real Köppen-Geiger climate (`landcover`, `priors`);
 2. a 10 m reference map per patch: the raster's classes, interpolated to the patch's
    10 m UTM grid with a per-class random field, so boundaries are smooth and sub-100 m;
-   the patch's labels are the CLC classes present in it;
+   the patch's labels are the CLC classes present in it. Maps are stored as BigEarthNet
+   v2 stores them (``Reference_Maps/<tile>/<v2 id>/``, with a ``metadata.parquet`` that
+   maps v1 names to v2 ids), the only layout real reference maps exist in;
 3. Sentinel-2: class reflectance spectra (`spectra`) with per-patch and per-class
    brightness variation, texture, snow where the real patch has seasonal snow, and
    sensor noise; 20 m and 60 m bands are area averages of the 10 m field;
@@ -34,6 +36,7 @@ from scipy import ndimage
 from csmoe.atomic import atomic_dir
 from csmoe.bigearthnet import names, nomenclature, packaged
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT, extract_examples
+from csmoe.bigearthnet.reference_maps import METADATA, map_path, v2_patch_id
 from csmoe.parallel import process_pool
 from csmoe.synthetic import spectra
 from csmoe.synthetic.landcover import write_landcover_raster
@@ -217,18 +220,24 @@ def _write_tif(path: Path, values: np.ndarray, epsg: int, ulx: float, uly: float
     )  # fmt: skip
 
 
+def tile_source(patch: Patch) -> str:
+    """The L1C product the patch is cut from (a relative orbit drawn from its name)."""
+    digest = zlib.crc32(patch.s2_name.encode())
+    s2_stamp = patch.s2_time.strftime("%Y%m%dT%H%M%S")
+    tile = patch.s1_name.rsplit("_", 3)[1]
+    orbit = f"R{digest % 143 + 1:03d}"
+    return f"{patch.s2_name[:3]}_MSIL1C_{s2_stamp}_N0205_{orbit}_T{tile}_{s2_stamp}.SAFE"
+
+
 def _metadata(patch: Patch, labels: list[str]) -> tuple[dict, dict]:
     wkt = pyproj.CRS.from_epsg(patch.epsg).to_wkt(pyproj.enums.WktVersion.WKT1_GDAL)
     corners = {"ulx": patch.ulx, "uly": patch.uly, "lrx": patch.ulx + 1200}
     digest = zlib.crc32(patch.s2_name.encode())
-    s2_stamp = patch.s2_time.strftime("%Y%m%dT%H%M%S")
-    tile = patch.s1_name.rsplit("_", 3)[1]
     s2 = {
         "labels": labels,
         "coordinates": corners | {"lry": patch.uly - 1200},
         "projection": wkt,
-        "tile_source": f"{patch.s2_name[:3]}_MSIL1C_{s2_stamp}_N0205_R{digest % 143 + 1:03d}"
-        f"_T{tile}_{s2_stamp}.SAFE",
+        "tile_source": tile_source(patch),
         "acquisition_date": patch.s2_time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     s1_stamp = patch.s1_time.strftime("%Y%m%dT%H%M%S")
@@ -257,15 +266,14 @@ def write_patch(patch: Patch, root: Path, landcover: rasterio.DatasetReader, see
     labels = [nomenclature.CLC_LEVEL3_NAMES[int(c)] for c in np.unique(refmap)]
     s2_json, s1_json = _metadata(patch, labels)
     s2_dir, s1_dir = root / S2_ROOT / patch.s2_name, root / S1_ROOT / patch.s1_name
-    ref_dir = root / REFERENCE_ROOT / patch.s2_name
-    for folder in (s2_dir, s1_dir, ref_dir):
+    ref_path = map_path(root / REFERENCE_ROOT, v2_patch_id(patch.s2_name, tile_source(patch)))
+    for folder in (s2_dir, s1_dir, ref_path.parent):
         folder.mkdir(parents=True)
     for band, values in s2_bands(optical_field(patch, refmap, rng)).items():
         _write_tif(s2_dir / f"{patch.s2_name}_{band}.tif", values, patch.epsg, patch.ulx, patch.uly)
     for band, values in s1_bands(patch, refmap, rng).items():
         _write_tif(s1_dir / f"{patch.s1_name}_{band}.tif", values, patch.epsg, patch.ulx, patch.uly)
-    _write_tif(ref_dir / f"{patch.s2_name}_reference_map.tif", refmap, patch.epsg, patch.ulx,
-               patch.uly)  # fmt: skip
+    _write_tif(ref_path, refmap, patch.epsg, patch.ulx, patch.uly)
     (s2_dir / f"{patch.s2_name}_labels_metadata.json").write_text(json.dumps(s2_json))
     (s1_dir / f"{patch.s1_name}_labels_metadata.json").write_text(json.dumps(s1_json))
 
@@ -314,7 +322,20 @@ def generate_archive(
                     job.result()
         else:
             write_patches(patches, root, landcover_out, seed)
+        write_v2_metadata(patches, root / METADATA)
     return Path(out), Path(out) / LANDCOVER if inside else landcover_out
+
+
+def write_v2_metadata(patches: list[Patch], path: Path) -> None:
+    """The BigEarthNet v2 metadata columns that name each patch's reference map."""
+    table = pd.DataFrame(
+        {
+            "patch_id": [v2_patch_id(p.s2_name, tile_source(p)) for p in patches],
+            "s1_name": [p.s1_name for p in patches],
+            "s2v1_name": [p.s2_name for p in patches],
+        }
+    ).sort_values("patch_id", kind="stable")
+    table.to_parquet(path, index=False)
 
 
 def _example_footprints(root: Path) -> pd.DataFrame:
