@@ -51,7 +51,9 @@ def _index_arguments(parser: argparse.ArgumentParser) -> None:
         help="bigearthnet-v1: BigEarthNet v2 metadata.parquet mapping v1 names to v2 ids "
         "(default: metadata.parquet beside the Reference_Maps root)",
     )
-    parser.add_argument("--root", type=Path, help="bigearthnet-v2 / ssl4eo-s12: archive root")
+    parser.add_argument(
+        "--root", type=Path, help="bigearthnet-v2 / ssl4eo-s12 / ssl4eo-s12-v1.1: archive root"
+    )
     parser.add_argument(
         "--s2-product", choices=("l2a", "l1c"), default="l2a", help="ssl4eo-s12 S2 product"
     )
@@ -73,7 +75,7 @@ def _run_index(args: argparse.Namespace) -> None:
     from csmoe.index import build_index
 
     required = {"bigearthnet-v1": ("s1_root", "s2_root"), "bigearthnet-v2": ("root",)}
-    required["ssl4eo-s12"] = ("root",)
+    required["ssl4eo-s12"] = required["ssl4eo-s12-v1.1"] = ("root",)
     for name in required.get(args.kind, ()):
         if getattr(args, name) is None:
             raise InputError(f"--{name.replace('_', '-')}", f"required for kind {args.kind}")

@@ -148,3 +148,91 @@ def write_ssl4eo_archive(root: Path) -> None:
             folder = root / "s1" / location / f"S1A_IW_GRDH_1SDV_{stamp}_{end}_034203_03F8C4_2B94"
             for band in ("VV", "VH"):
                 _ssl4eo_band(folder / f"{band}.tif", lon, lat, 264, "float32")
+
+
+# SSL4EO-S12 v1.1 (the release's README and its dataset printouts): one zarr format 2 zip
+# per 64 locations and modality, ``<split>/<S1GRD|S2L1C|S2L2A>/ssl4eos12_<split>_seasonal_
+# data_NNNNNN.zarr.zip``, variables ``bands`` (sample, time, band, y, x) at 264 px, int16
+# for S2 and float16 dB for S1 (``vv``, ``vh``), ``sample_id`` ``<location>_<t>``,
+# ``file_id``, ``time_``, ``crs`` (UTM EPSG), pixel-centre ``x_``/``y_``, ``center_lat``/
+# ``center_lon``, and ``cloud_mask`` in the S2 files. Here: fewer locations per file.
+SSL4EO_V11_S2_BANDS = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09",
+                       "B11", "B12"]  # fmt: skip
+# split -> file number -> [(location, EPSG, centre easting, northing, lat, lon, cloudy rows)]
+SSL4EO_V11_FILES = {
+    "train": {1: [("0080717", 32651, 715000.0, 4728000.0, 42.66, 125.6, 0),
+                  ("0060573", 32751, 540000.0, 6610000.0, -30.64, 121.4, 66)]},
+    "val": {1: [("0000173", 32633, 470000.0, 4212000.0, 38.06, 15.66, 0)]},
+}  # fmt: skip
+SSL4EO_V11_S2_TIMES = ["2020-11-16T02:30:01", "2021-02-14T02:29:51", "2021-05-15T02:30:01",
+                       "2021-08-13T02:30:11"]  # fmt: skip
+
+
+def _ssl4eo_v11_dataset(samples: list, modality: str):
+    import xarray as xr
+
+    n, side = len(samples), 264
+    s1 = modality == "S1GRD"
+    band_names = ["vv", "vh"] if s1 else SSL4EO_V11_S2_BANDS
+    # Values that tell bands and columns apart: S2 1000 + 100 * band + column (int16),
+    # S1 -30 + row / 10 (float16 dB).
+    shape = (n, 4, len(band_names), side, side)
+    if s1:
+        values = np.broadcast_to(-30 + np.arange(side)[:, None] / 10, shape).astype(np.float16)
+    else:
+        band = 100 * np.arange(len(band_names))[:, None, None]
+        values = np.broadcast_to(1000 + band + np.arange(side), shape).astype(np.int16)
+    times = pd.to_datetime(SSL4EO_V11_S2_TIMES) + (pd.Timedelta(days=3) if s1 else pd.Timedelta(0))
+    file_ids = [
+        [f"S1A_IW_GRDH_1SDV_{t:%Y%m%dT%H%M%S}_{t + pd.Timedelta(seconds=25):%Y%m%dT%H%M%S}"
+         f"_035000_041A2B_{i:04X}" if s1 else
+         f"{t:%Y%m%dT%H%M%S}_{t + pd.Timedelta(seconds=2):%Y%m%dT%H%M%S}_T51TXG"
+         for i, t in enumerate(times)]
+        for _ in samples
+    ]  # fmt: skip
+    data = {
+        "bands": (("sample", "time", "band", "y", "x"), values),
+        "center_lat": (("sample",), np.array([s[4] for s in samples])),
+        "center_lon": (("sample",), np.array([s[5] for s in samples])),
+        "crs": (("sample",), np.array([s[1] for s in samples], dtype=np.int64)),
+        "file_id": (("sample", "time"), np.array(file_ids)),
+        "sample_id": (
+            ("sample", "time"),
+            np.array([[f"{s[0]}_{t}" for t in range(4)] for s in samples]),
+        ),  # fmt: skip
+        "time_": (("sample", "time"), np.array([times.values] * n)),
+        "x_": (("sample", "x"), np.array([s[2] - 1315 + 10 * np.arange(side) for s in samples])),
+        "y_": (("sample", "y"), np.array([s[3] + 1315 - 10 * np.arange(side) for s in samples])),
+    }
+    if not s1:
+        mask = np.zeros((n, 4, side, side), dtype=np.uint8)
+        for i, sample in enumerate(samples):
+            mask[i, 1, : sample[6]] = 1  # the second timestamp: the first rows cloudy
+        data["cloud_mask"] = (("sample", "time", "y", "x"), mask)
+    coords = {"band": band_names, "sample": [s[0] for s in samples], "time": np.arange(4),
+              "x": np.arange(side), "y": np.arange(side)}  # fmt: skip
+    return xr.Dataset(data, coords=coords)
+
+
+def write_zarr_zip(dataset, path: Path) -> None:
+    """A zarr format 2 store written by xarray, zipped uncompressed (``.zarr.zip``)."""
+    import zipfile
+
+    folder = path.with_suffix("")  # .zarr
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dataset.to_zarr(folder, zarr_format=2, consolidated=True, mode="w")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder).as_posix())
+    shutil.rmtree(folder)
+
+
+def write_ssl4eo_v11_archive(root: Path) -> None:
+    for split, files in SSL4EO_V11_FILES.items():
+        for number, samples in files.items():
+            name = f"ssl4eos12_{split}_seasonal_data_{number:06d}.zarr.zip"
+            for modality in ("S1GRD", "S2L2A"):
+                write_zarr_zip(
+                    _ssl4eo_v11_dataset(samples, modality), root / split / modality / name
+                )

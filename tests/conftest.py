@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from archives import write_ssl4eo_archive, write_v2_archive
+from archives import write_ssl4eo_archive, write_ssl4eo_v11_archive, write_v2_archive
 
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT, extract_examples
 
@@ -39,6 +39,13 @@ def v2_root(examples: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def ssl4eo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ssl4eo") / "SSL4EO-S12"
     write_ssl4eo_archive(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def ssl4eo_v11_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ssl4eo_v11") / "ssl4eo-s12"
+    write_ssl4eo_v11_archive(root)
     return root
 
 

@@ -185,3 +185,49 @@ def test_ssl4eo_projected_raster_is_refused(ssl4eo_root: Path, tmp_path: Path) -
 def test_ssl4eo_wrong_root_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="s2a: missing"):
         build_index("ssl4eo-s12", tmp_path / "x.parquet", root=tmp_path)
+
+
+def test_ssl4eo_v11_zarr_files_give_one_row_per_location_and_timestamp(
+    ssl4eo_v11_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "v11.parquet"
+    assert build_index("ssl4eo-s12-v1.1", out, root=ssl4eo_v11_root, workers=2) == 12
+    index = read_index(out).set_index("patch_id")
+    assert list(index.index[:4]) == ["0000173_0", "0000173_1", "0000173_2", "0000173_3"]
+    assert set(index["split"]) == {"train", "validation"}
+    assert index.loc["0000173_0", "split"] == "validation"
+    row = index.loc["0080717_2"]
+    assert row.s2_name.startswith("20210515T023001_") and "_20210518T023001_" in row.s1_name
+    assert Path(row.s2_dir).name == "ssl4eos12_train_seasonal_data_000001.zarr.zip"
+    assert Path(row.s2_dir).parent.name == "S2L2A" and Path(row.s1_dir).parent.name == "S1GRD"
+    assert (row.utm_epsg, row.utm_ulx, row.utm_uly) == (32651, 713680.0, 4729320.0)
+    assert (row.utm_lrx - row.utm_ulx, row.utm_uly - row.utm_lry) == (2640.0, 2640.0)
+    lon, lat = row.geometry.centroid.coords[0]
+    assert lon == pytest.approx(125.6, abs=0.05) and lat == pytest.approx(42.66, abs=0.05)
+    assert index.loc["0060573_1", "cloud_share"] == pytest.approx(66 / 264)
+    assert index.loc["0060573_0", "cloud_share"] == 0.0
+    assert index.loc["0060573_0", "season"] == "Spring"  # November, southern hemisphere
+
+
+def test_ssl4eo_v11_file_without_its_s1_partner_is_named(
+    ssl4eo_v11_root: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "v11"
+    shutil.copytree(ssl4eo_v11_root, root)
+    gone = root / "val" / "S1GRD" / "ssl4eos12_val_seasonal_data_000001.zarr.zip"
+    gone.unlink()
+    with pytest.raises(InputError, match=f"{gone}: missing: the S1 file of the same name"):
+        build_index("ssl4eo-s12-v1.1", tmp_path / "x.parquet", root=root)
+    out = tmp_path / "kept.parquet"
+    assert build_index("ssl4eo-s12-v1.1", out, root=root, skip_bad=True) == 8
+    skipped = pd.read_csv(tmp_path / "kept.skipped.tsv", sep="\t", keep_default_na=False)
+    assert list(skipped["item"]) == ["val/ssl4eos12_val_seasonal_data_000001.zarr.zip"]
+
+
+def test_ssl4eo_v11_damaged_zip_is_named(ssl4eo_v11_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "v11"
+    shutil.copytree(ssl4eo_v11_root, root)
+    damaged = root / "train" / "S2L2A" / "ssl4eos12_train_seasonal_data_000001.zarr.zip"
+    damaged.write_bytes(damaged.read_bytes()[:5000])
+    with pytest.raises(InputError, match=f"{damaged}: not a readable zarr zip file"):
+        build_index("ssl4eo-s12-v1.1", tmp_path / "x.parquet", root=root)

@@ -283,3 +283,29 @@ def test_block_partition_has_no_gaps() -> None:
             spans = [block(length, parts, p) for p in range(parts)]
             assert spans[0][0] == 0 and spans[-1][1] == length
             assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_ssl4eo_v11_pairs_are_sharded_as_centre_crops(
+    ssl4eo_v11_root: Path, tmp_path: Path
+) -> None:
+    from csmoe.data.shard_format import ShardFile
+    from csmoe.index import build_index
+
+    build_index("ssl4eo-s12-v1.1", tmp_path / "index.parquet", root=ssl4eo_v11_root)
+    index = pd.read_parquet(tmp_path / "index.parquet")
+    manifest = index[index["split"] == "train"].iloc[::-1].assign(order=range(8))
+    manifest.to_parquet(tmp_path / "manifest.parquet")
+    out = tmp_path / "shards"
+    write_shards(tmp_path / "manifest.parquet", out, shard_size=3, workers=2,
+                 s2_bands=("B02", "B8A"))  # fmt: skip
+    assert verify_shards(out) == 8
+    first = ShardFile(out / "shard-00000.safetensors")
+    assert first.patch_ids() == list(manifest["patch_id"][:3])
+    s2 = first.read_rows("s2", np.arange(3))
+    s1 = first.read_rows("s1", np.arange(3))
+    assert s2.shape == (3, 2, 120, 120) and s1.shape == (3, 2, 120, 120)
+    columns = np.arange(72, 192)  # the centre 120 of 264 columns
+    assert (s2[:, 0] == 1000 + 100 * 1 + columns).all()  # B02 is band 1 of the file
+    assert (s2[:, 1] == 1000 + 100 * 8 + columns).all()  # B8A is band 8
+    rows = (-30 + np.arange(72, 192) / 10).astype(np.float16)
+    assert (s1[:, 0] == rows[:, None]).all() and (s1[:, 1] == rows[:, None]).all()

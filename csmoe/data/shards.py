@@ -10,7 +10,8 @@ Layout of a shard folder::
     skipped.tsv             only with skip_missing: manifest ids not in the archive
 
 Samples keep the manifest's selection order. Sentinel-2 20 m (and 60 m) bands are
-resampled to 10 m once, bicubically, and rounded back to integer reflectance; Sentinel-1
+resampled to 10 m once, bicubically, and rounded back to integer reflectance; SSL4EO-S12
+v1.1 pairs (264 px at 10 m) are cropped to their centre 120 px (`zarr_patch`); Sentinel-1
 dB values are stored as float16 (0.016 dB resolution at 20 dB, far below speckle).
 Writing is deterministic and atomic (the folder appears complete or not at all), so a
 killed run, rerun, yields byte-identical shards.
@@ -28,7 +29,7 @@ from safetensors.numpy import save_file
 
 from csmoe.atomic import atomic_dir, publish_mode, remove_stale, write_text
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2, S1
-from csmoe.data.patch import SIDE, read_pair
+from csmoe.data.patch import SIDE, PairArrays, read_pair
 from csmoe.data.shard_format import (
     FORMAT,
     INDEX,
@@ -39,6 +40,7 @@ from csmoe.data.shard_format import (
     sha256,
     shard_problem,
 )
+from csmoe.data.zarr_patch import ZARR_SUFFIX, read_zarr_pair
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
 from csmoe.progress import progress
@@ -71,7 +73,7 @@ def missing_patches(manifest: pd.DataFrame) -> pd.Series:
     """Manifest rows whose S1 or S2 folder is absent (or not recorded)."""
 
     def absent(column: str) -> pd.Series:
-        return manifest[column].map(lambda d: d is None or pd.isna(d) or not Path(d).is_dir())
+        return manifest[column].map(lambda d: d is None or pd.isna(d) or not Path(d).exists())
 
     return absent("s2_dir") | absent("s1_dir")
 
@@ -85,8 +87,7 @@ def _shard_tensors(rows: pd.DataFrame, s2_bands: tuple[str, ...]) -> tuple[dict,
     labels = np.zeros((n, 19), dtype=np.uint8)
     sums = np.zeros((len(s2_bands) + len(S1), 2), dtype=np.float64)
     for i, row in enumerate(rows.itertuples()):
-        ref_path = row.reference_map if isinstance(row.reference_map, str) else None
-        pair = read_pair(row.s2_dir, row.s2_name, row.s1_dir, row.s1_name, ref_path, s2_bands)
+        pair = _read(row, s2_bands)
         s2[i] = np.clip(np.rint(pair.s2), 0, 65535)
         s1[i] = pair.s1
         if pair.reference_map is not None:
@@ -102,6 +103,15 @@ def _shard_tensors(rows: pd.DataFrame, s2_bands: tuple[str, ...]) -> tuple[dict,
     # file's bytes) would otherwise change from run to run.
     metadata = {"patch_ids": json.dumps(list(rows["patch_id"]))}
     return tensors, {"metadata": metadata, "sums": sums, "pixels": n * SIDE * SIDE}
+
+
+def _read(row, s2_bands: tuple[str, ...]) -> PairArrays:
+    """A manifest row's pixels: GeoTIFF folders (BigEarthNet), or zarr zip files
+    (SSL4EO-S12 v1.1: the row's S1 and S2 files hold many samples)."""
+    if str(row.s2_dir).endswith(ZARR_SUFFIX):
+        return read_zarr_pair(row.s2_dir, row.s1_dir, row.patch_id, s2_bands)
+    ref_path = row.reference_map if isinstance(row.reference_map, str) else None
+    return read_pair(row.s2_dir, row.s2_name, row.s1_dir, row.s1_name, ref_path, s2_bands)
 
 
 def write_shard(rows: pd.DataFrame, path: Path, s2_bands: tuple[str, ...]) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from csmoe.index.table import finalize, write_index, write_skipped
 
-KINDS = ("bigearthnet-v1", "bigearthnet-v2", "ssl4eo-s12", "bigearthnet-names")
+KINDS = ("bigearthnet-v1", "bigearthnet-v2", "ssl4eo-s12", "ssl4eo-s12-v1.1", "bigearthnet-names")
 
 
 def build_index(
@@ -54,6 +54,10 @@ def build_index(
         from csmoe.index.ssl4eo_s12 import index_ssl4eo_s12
 
         frame, skipped = index_ssl4eo_s12(root, s2_product=s2_product, **options)
+    elif kind == "ssl4eo-s12-v1.1":
+        from csmoe.index.ssl4eo_s12_zarr import index_ssl4eo_s12_zarr
+
+        frame, skipped = index_ssl4eo_s12_zarr(root, s2_product=s2_product, **options)
     elif kind == "bigearthnet-names":
         from csmoe.index.bigearthnet_names import index_bigearthnet_names
 

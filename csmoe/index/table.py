@@ -13,7 +13,8 @@ Columns (every index has all of them; unknown values are null):
   far below a pixel for patches of a few kilometres), or, for archives stored in
   degrees (SSL4EO-S12), the raster bounds themselves.
 - ``s1_time``, ``s2_time``: acquisition times (UTC); ``season``; ``country``;
-  ``split`` (train / validation / test); ``snow``, ``cloud``: quality flags.
+  ``split`` (train / validation / test); ``snow``, ``cloud``: quality flags;
+  ``cloud_share``: share of cloudy pixels where the archive has a cloud mask.
 - ``labels``: CORINE level-3 names; ``labels_19``: BigEarthNet-19 names;
   ``multi_hot_19``: uint8 vector in `csmoe.bigearthnet.nomenclature.BEN19_CLASSES` order.
 """
@@ -52,6 +53,7 @@ COLUMNS: dict[str, str] = {
     "split": "string",
     "snow": "boolean",
     "cloud": "boolean",
+    "cloud_share": "float64",
     "labels": "object",
     "labels_19": "object",
     "multi_hot_19": "object",

@@ -43,7 +43,7 @@ def arguments(config: dict, wildcards) -> str:
     for key in ROOT_KEYS:
         if key in roots and (key != "root" or settings["kind"] != "bigearthnet-v1"):
             args += [f"--{key.replace('_', '-')}", roots[key]]
-    if settings["kind"] == "ssl4eo-s12":
+    if settings["kind"].startswith("ssl4eo-s12"):
         args += ["--s2-product", settings.get("s2_product", "l2a")]
     if config["index"]["skip_bad"]:
         args.append("--skip-bad")
