@@ -1,0 +1,192 @@
+"""GEO-Bench v1.0 task folders in the published layout, written without `geobench`.
+
+What the files look like (GEO-Bench's ``write_sample_hdf5`` and the real test files of
+its experiments repository): one HDF5 file per sample, one 2-D dataset per band named by
+its descriptor (``04 - Red``; dated bands ``04 - Red_2019-11-15``), a ``label`` dataset for
+segmentation, and the root attribute ``pickle`` = ``str(pickle.dumps(attrs))`` whose
+attrs hold the classification ``label``, per-band metadata objects of `geobench` classes
+and ``bands_order`` (absent in the oldest files, which name ``ccb.io.dataset`` classes).
+To pickle such objects, throwaway modules named ``geobench.dataset``, ``geobench.label``,
+``ccb.io.dataset`` and ``affine`` exist only while a file is written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pickle
+import sys
+import types
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+S2_13 = ["01 - Coastal aerosol", "02 - Blue", "03 - Green", "04 - Red",
+         "05 - Vegetation Red Edge", "06 - Vegetation Red Edge", "07 - Vegetation Red Edge",
+         "08 - NIR", "08A - Vegetation Red Edge", "09 - Water vapour", "10 - SWIR - Cirrus",
+         "11 - SWIR", "12 - SWIR"]  # fmt: skip
+S2_12 = [b for b in S2_13 if b != "10 - SWIR - Cirrus"]
+SIDE = 16
+STAT_KEYS = ("min", "max", "mean", "std", "median", "percentile_0_1", "percentile_1",
+             "percentile_5", "percentile_95", "percentile_99", "percentile_99_9")  # fmt: skip
+
+
+def _class(module: str, name: str) -> type:
+    def init(self, *args, **kwargs):
+        self.args, self.__dict__ = args, {**self.__dict__, **kwargs}
+
+    return type(name, (), {"__module__": module, "__init__": init, "__qualname__": name})
+
+
+@contextmanager
+def throwaway_geobench():
+    """Modules named like GEO-Bench's (and affine's) while pickling, removed after."""
+    names = {
+        "geobench.dataset": ("Sentinel2", "Sentinel1", "SpectralBand", "CloudProbability",
+                             "SegmentationClasses"),
+        "geobench.label": ("Classification", "MultiLabelClassification"),
+        "ccb.io.dataset": ("Sentinel2",),
+    }  # fmt: skip
+    modules = {name: types.ModuleType(name) for name in
+               ("geobench", "geobench.dataset", "geobench.label", "ccb", "ccb.io",
+                "ccb.io.dataset", "affine")}  # fmt: skip
+    for module, classes in names.items():
+        for name in classes:
+            setattr(modules[module], name, _class(module, name))
+
+    class Affine(tuple):  # affine.Affine pickles as Affine(a, b, c, d, e, f)
+        __module__ = "affine"
+
+        def __reduce__(self):
+            return Affine, tuple(self)
+
+        def __new__(cls, *coefficients):
+            return super().__new__(cls, coefficients)
+
+    Affine.__qualname__ = "Affine"
+    modules["affine"].Affine = Affine
+    saved = {name: sys.modules.get(name) for name in modules}
+    sys.modules.update(modules)
+    try:
+        yield modules
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def write_sample(path: Path, bands: dict[str, np.ndarray], label, *, dates=None,
+                 legacy: bool = False, segmentation: bool = False) -> None:  # fmt: skip
+    """One sample file; `dates` suffixes band keys (m-cashew-plant), `legacy` writes the
+    oldest form (``ccb.io.dataset`` classes, no ``bands_order``)."""
+    import h5py
+
+    with throwaway_geobench() as modules:
+        band_class = modules["ccb.io.dataset" if legacy else "geobench.dataset"].Sentinel2
+        attrs, order = {}, []
+        for name in bands:
+            key = f"{name}_{dates:%Y-%m-%d}" if dates else name
+            attrs[key] = {
+                "date": dates, "date_id": 0 if dates else None, "spatial_resolution": 10,
+                "band_info": band_class(name=name, alt_names=(), spatial_resolution=10),
+                "meta_info": None, "transform": modules["affine"].Affine(10, 0, 5e5, 0, -10, 4e6),
+                "crs": None,
+            }  # fmt: skip
+            order.append(key)
+        if segmentation:
+            attrs["label"] = {"band_info": modules["geobench.dataset"].SegmentationClasses(
+                name="label", spatial_resolution=10, n_classes=10)}  # fmt: skip
+            order.append("label")
+        else:
+            attrs["label"] = label
+        if not legacy:
+            attrs["bands_order"] = order
+        text = str(pickle.dumps(attrs))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as h5:
+        for key, name in zip(order, list(bands) + (["label"] if segmentation else []),
+                             strict=True):  # fmt: skip
+            h5.create_dataset(key, data=label if name == "label" else bands[name])
+        h5.attrs["pickle"] = text
+
+
+def write_band_stats(folder: Path, names: list[str], mean: float, std: float) -> None:
+    table = {name: dict.fromkeys(STAT_KEYS, 0.0) | {"mean": mean, "std": std} for name in names}
+    table["label"] = dict.fromkeys(STAT_KEYS, 0.0)
+    (folder / "band_stats.json").write_text(json.dumps(table, indent=2, sort_keys=True))
+
+
+def write_partitions(folder: Path, ids: dict[str, list[str]], *, symlink: bool = False) -> None:
+    """``default_partition.json`` (a symlink to ``original_partition.json`` when asked,
+    as older converters wrote it) and a half-size ``0.50x_train`` partition."""
+    target = "original_partition.json" if symlink else "default_partition.json"
+    (folder / target).write_text(json.dumps(ids))
+    if symlink:
+        (folder / "default_partition.json").symlink_to(target)
+    half = ids | {"train": ids["train"][: len(ids["train"]) // 2]}
+    (folder / "0.50x_train_partition.json").write_text(json.dumps(half))
+
+
+def _pixels(rng: np.random.Generator, level: float, dtype) -> np.ndarray:
+    return (level + rng.normal(0, 40, (SIDE, SIDE))).astype(dtype)
+
+
+def _split_ids(n: int, prefix: str = "id_") -> dict[str, list[str]]:
+    ids = [f"{prefix}{i:04d}" for i in range(n)]
+    return {"train": ids[: n // 2], "valid": ids[n // 2 : 3 * n // 4], "test": ids[3 * n // 4 :]}
+
+
+def write_classification_task(root: Path, n: int = 24, seed: int = 0) -> Path:
+    """An m-eurosat-like task: 13 int16 bands (the published, shifted names), 10 classes;
+    the class shifts the brightness of the red and NIR bands (learnable)."""
+    folder = root / "classification_v1.0" / "m-eurosat"
+    rng = np.random.default_rng(seed)
+    ids = _split_ids(n)
+    for i, sample in enumerate(sum(ids.values(), [])):
+        label = i % 10
+        bands = {name: _pixels(rng, 1000 + (300 * label if name in ("04 - Red", "08 - NIR")
+                                            else 0), np.int16) for name in S2_13}  # fmt: skip
+        write_sample(folder / f"{sample}.hdf5", bands, label, legacy=(i == 0))
+    write_band_stats(folder, S2_13, 2000.0, 900.0)
+    write_partitions(folder, ids)
+    return folder
+
+
+def write_multilabel_task(root: Path, n: int = 16, seed: int = 1) -> Path:
+    """An m-bigearthnet-like task: 12 float32 bands, 43-class multi-hot labels."""
+    folder = root / "classification_v1.0" / "m-bigearthnet"
+    rng = np.random.default_rng(seed)
+    ids = _split_ids(n)
+    for i, sample in enumerate(sum(ids.values(), [])):
+        label = np.zeros(43, dtype=np.int64)
+        label[[i % 43, (i * 7) % 43]] = 1
+        bands = {name: _pixels(rng, 800 + 20 * i, np.float32) for name in S2_12}
+        write_sample(folder / f"{sample}.hdf5", bands, label)
+    write_band_stats(folder, S2_12, 1000.0, 500.0)
+    write_partitions(folder, ids)
+    return folder
+
+
+def write_segmentation_task(root: Path, n: int = 16, seed: int = 2, dated: bool = False) -> Path:
+    """An m-SA-crop-type-like task (or, `dated`, m-cashew-plant-like: date-suffixed keys,
+    7 classes): 12 S2 bands plus Cloud Probability, int16, and an int16 ``label`` map whose
+    left half is class 1 + i % (classes - 1) and whose right half is class 0; the left
+    half is brighter in red."""
+    name, classes = ("m-cashew-plant", 7) if dated else ("m-SA-crop-type", 10)
+    folder = root / "segmentation_v1.0" / name
+    rng = np.random.default_rng(seed)
+    ids = _split_ids(n, "sample_" if dated else "ref_south_africa_crops_train_labels_")
+    names = [*S2_12, "Cloud Probability"]
+    for i, sample in enumerate(sum(ids.values(), [])):
+        label = np.zeros((SIDE, SIDE), dtype=np.int16)
+        label[:, : SIDE // 2] = 1 + i % (classes - 1)
+        bands = {b: _pixels(rng, 40, np.int16) for b in names}
+        bands["04 - Red"][:, : SIDE // 2] += 60
+        when = datetime.date(2019, 11, 15) if dated else None
+        write_sample(folder / f"{sample}.hdf5", bands, label, dates=when, segmentation=True)
+    write_band_stats(folder, names, 50.0, 30.0)
+    write_partitions(folder, ids, symlink=not dated)
+    return folder

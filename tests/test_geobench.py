@@ -1,0 +1,151 @@
+"""GEO-Bench task folders read without `geobench`: safe labels, bands by name, splits."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from geobench_archive import (
+    S2_13,
+    write_classification_task,
+    write_multilabel_task,
+    write_sample,
+    write_segmentation_task,
+)
+
+from csmoe.errors import InputError
+from csmoe.geobench.reader import TaskFolder
+from csmoe.geobench.tasks import TASKS
+from csmoe.geobench.unpickle import Stub, UnsafePickle, decode_attribute
+
+
+class Payload:
+    """Pickles as a call of `function` with `args` (what an attacker would write)."""
+
+    def __init__(self, function, *args) -> None:
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+@pytest.mark.parametrize(
+    "function, name",
+    [(os.system, "system"), (eval, "builtins.eval"), (subprocess.Popen, "subprocess.Popen"),
+     (__import__, "builtins.__import__")],
+)  # fmt: skip
+def test_malicious_pickles_are_refused_without_side_effects(tmp_path: Path, function, name):
+    marker = tmp_path / "pwned"
+    args = {"system": (f"touch {marker}",), "builtins.eval": (f"open('{marker}', 'w')",),
+            "subprocess.Popen": (["touch", str(marker)],),
+            "builtins.__import__": ("os",)}[name]  # fmt: skip
+    text = str(pickle.dumps({"label": Payload(function, *args)}))
+    with pytest.raises(UnsafePickle, match="refusing to unpickle .*"):
+        decode_attribute(text)
+    assert not marker.exists()
+
+
+def test_a_malicious_sample_file_is_named_and_does_nothing(tmp_path: Path) -> None:
+    import h5py
+
+    folder = write_classification_task(tmp_path, n=8)
+    marker = tmp_path / "pwned"
+    sample = folder / "id_0004.hdf5"
+    with h5py.File(sample, "a") as h5:
+        h5.attrs["pickle"] = str(pickle.dumps({"label": Payload(os.system, f"touch {marker}")}))
+    task = TaskFolder(tmp_path, TASKS["m-eurosat"])
+    with pytest.raises(InputError, match=f"{sample}: label attribute refused: refusing"):
+        task.read("id_0004")
+    assert not marker.exists()
+
+
+def test_a_non_bytes_attribute_is_refused() -> None:
+    with pytest.raises(pickle.UnpicklingError, match="expected a bytes literal"):
+        decode_attribute("{'label': 3}")
+    with pytest.raises(pickle.UnpicklingError, match="not a bytes literal"):
+        decode_attribute("__import__('os').system('true')")
+
+
+def test_geobench_objects_become_inert_stubs_with_their_state(tmp_path: Path) -> None:
+    import h5py
+
+    write_sample(tmp_path / "s.hdf5", {"02 - Blue": np.ones((4, 4), np.int16)}, 3)
+    with h5py.File(tmp_path / "s.hdf5") as h5:
+        attrs = decode_attribute(h5.attrs["pickle"])
+    info = attrs["02 - Blue"]["band_info"]
+    assert isinstance(info, Stub) and info.stub_of == "geobench.dataset.Sentinel2"
+    assert info.name == "02 - Blue" and info.spatial_resolution == 10
+    assert attrs["02 - Blue"]["transform"].stub_of == "affine.Affine"
+    assert attrs["label"] == 3 and attrs["bands_order"] == ["02 - Blue"]
+
+
+def test_eurosat_bands_are_read_by_name_with_the_shift_corrected(tmp_path: Path) -> None:
+    """Each dataset holds 100 x its position in the file; B8A comes from '12 - SWIR'."""
+    folder = write_classification_task(tmp_path, n=8)
+    bands = {name: np.full((4, 4), 100 * (i + 1), np.int16) for i, name in enumerate(S2_13)}
+    write_sample(folder / "id_0000.hdf5", bands, 7)
+    sample = TaskFolder(tmp_path, TASKS["m-eurosat"]).read("id_0000")
+    raw = {band: values[0, 0] * 900.0 + 2000.0 for band, values in sample.s2.items()}  # undo z
+    expected = {
+        "B01": 100,
+        "B02": 200,
+        "B03": 300,
+        "B04": 400,
+        "B05": 500,
+        "B06": 600,
+        "B07": 700,
+        "B08": 800,
+        "B8A": 1300,
+        "B09": 900,
+        "B11": 1100,
+        "B12": 1200,
+    }
+    assert {b: round(v) for b, v in raw.items()} == expected  # fmt: skip
+    assert int(sample.label) == 7 and sample.s1 == {}
+
+
+def test_legacy_sample_without_bands_order_is_read(tmp_path: Path) -> None:
+    write_classification_task(tmp_path, n=8)  # its id_0000 is written the legacy way
+    sample = TaskFolder(tmp_path, TASKS["m-eurosat"]).read("id_0000")
+    assert int(sample.label) == 0 and sample.s2["B04"].shape == (16, 16)
+
+
+def test_multilabel_labels_and_label_fraction_partitions(tmp_path: Path) -> None:
+    write_multilabel_task(tmp_path)
+    task = TaskFolder(tmp_path, TASKS["m-bigearthnet"])
+    default, half = task.partition(), task.partition("0.50x_train")
+    assert len(default["train"]) == 8 and half["train"] == default["train"][:4]
+    assert half["test"] == default["test"]
+    sample = task.read(default["test"][0])
+    assert sample.label.shape == (43,) and sample.label.sum() == 2
+    assert sorted(sample.s2) == sorted(TASKS["m-bigearthnet"].s2)
+
+
+@pytest.mark.parametrize("dated", [False, True], ids=["SA-crop-type", "cashew-plant"])
+def test_segmentation_labels_dates_and_symlinked_partitions(tmp_path: Path, dated: bool):
+    folder = write_segmentation_task(tmp_path, dated=dated)
+    name = "m-cashew-plant" if dated else "m-SA-crop-type"
+    task = TaskFolder(tmp_path, TASKS[name])
+    assert (folder / "default_partition.json").is_symlink() != dated
+    sample = task.read(task.partition()["valid"][0])
+    assert sample.label.shape == (16, 16) and sample.label[:, 8:].max() == 0
+    assert sample.label[:, :8].min() >= 1
+    assert len(sample.s2) == 12  # Cloud Probability is read by no encoder band
+    assert sample.s2["B04"][:, :8].mean() > sample.s2["B04"][:, 8:].mean() + 1
+
+
+def test_missing_statistics_and_bands_are_named(tmp_path: Path) -> None:
+    import json
+
+    folder = write_classification_task(tmp_path, n=8)
+    stats = json.loads((folder / "band_stats.json").read_text())
+    del stats["04 - Red"]
+    (folder / "band_stats.json").write_text(json.dumps(stats))
+    with pytest.raises(InputError, match="band_stats.json: no mean and std for band '04 - Red'"):
+        TaskFolder(tmp_path, TASKS["m-eurosat"])
+    with pytest.raises(InputError, match="m-so2sat: GEO-Bench task folder of m-so2sat not found"):
+        TaskFolder(tmp_path, TASKS["m-so2sat"])
