@@ -34,6 +34,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/shards.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/geobench.smk"
 
 
 rule all:

@@ -494,6 +494,52 @@ def _run_study(args: argparse.Namespace) -> None:
     print(f"study table and figures in {args.out}", file=sys.stderr)
 
 
+def _geobench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--encoder", type=Path, required=True, help="RUN/encoder.safetensors")
+    parser.add_argument(
+        "--root", type=Path, required=True, help="GEO-Bench root (classification_v1.0/ ...)"
+    )
+    parser.add_argument("--task", required=True, help="e.g. m-eurosat, m-SA-crop-type")
+    parser.add_argument("--partition", default="default",
+                        help="partition name: default, 0.01x_train ... 1.00x_train")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=50, help="segmentation decoder epochs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+
+
+def _run_geobench(args: argparse.Namespace) -> None:
+    from csmoe.geobench.evaluate import evaluate_task
+    from csmoe.geobench.tasks import TASKS
+
+    if args.task not in TASKS:
+        raise InputError("--task", f"{args.task!r} is not one of {sorted(TASKS)}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    metrics = evaluate_task(args.encoder, args.root, args.task, args.out,
+                            partition=args.partition, epochs=args.epochs, seed=args.seed,
+                            device=args.device)  # fmt: skip
+    print(f"{args.task}: {metrics['metric']} {metrics['score']:.4f} in {_since(start)}",
+          file=sys.stderr)  # fmt: skip
+
+
+def _geobench_table_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", type=Path, nargs="+", required=True,
+                        help="results/geobench/ARCHIVE/SAMPLER/MODEL/TASK.json")  # fmt: skip
+    parser.add_argument("--out", type=Path, required=True, help="folder: geobench.csv, .md")
+
+
+def _run_geobench_table(args: argparse.Namespace) -> None:
+    from csmoe.geobench.table import write_geobench_table
+
+    write_geobench_table(args.results, args.out)
+    print(f"GEO-Bench table in {args.out}", file=sys.stderr)
+
+
 # name: (help, arguments, run); a command's imports happen only when it is chosen.
 COMMANDS = {
     "index": ("index an archive into GeoParquet", _index_arguments, _run_index),
@@ -537,6 +583,16 @@ COMMANDS = {
         "frozen-encoder classification, segmentation, retrieval and cost: metrics.json",
         _evaluate_arguments,
         _run_evaluate,
+    ),
+    "geobench": (
+        "a frozen encoder on one GEO-Bench task (linear head or light decoder): JSON",
+        _geobench_arguments,
+        _run_geobench,
+    ),
+    "geobench-table": (
+        "our GEO-Bench scores beside the published CSMoE Table IV",
+        _geobench_table_arguments,
+        _run_geobench_table,
     ),
     "study": (
         "the comparison table and figures of every evaluated encoder",

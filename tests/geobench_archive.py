@@ -190,3 +190,32 @@ def write_segmentation_task(root: Path, n: int = 16, seed: int = 2, dated: bool 
     write_band_stats(folder, names, 50.0, 30.0)
     write_partitions(folder, ids, symlink=not dated)
     return folder
+
+
+S1_8 = ["01 - VH.Real", "02 - VH.Imaginary", "03 - VV.Real", "04 - VV.Imaginary",
+        "05 - VH.LEE Filtered", "06 - VV.LEE Filtered", "07 - VH.LEE Filtered.Real",
+        "08 - VV.LEE Filtered.Imaginary"]  # fmt: skip
+SO2SAT_S2 = ["02 - Blue", "03 - Green", "04 - Red", "05 - Vegetation Red Edge",
+             "06 - Vegetation Red Edge", "07 - Vegetation Red Edge", "08 - NIR",
+             "08A - Vegetation Red Edge", "11 - SWIR", "12 - SWIR"]  # fmt: skip
+
+
+def write_so2sat_task(root: Path, n: int = 24, seed: int = 3) -> Path:
+    """An m-so2sat-like task: 8 S1 then 10 S2 float32 bands (the writer's order; h5py
+    lists them interleaved), 17 classes; the class shifts the Lee-filtered VV."""
+    folder = root / "classification_v1.0" / "m-so2sat"
+    rng = np.random.default_rng(seed)
+    ids = _split_ids(n)
+    for i, sample in enumerate(sum(ids.values(), [])):
+        label = i % 4
+
+        def band(level: float, noise: float) -> np.ndarray:
+            return (level + rng.normal(0, noise, (SIDE, SIDE))).astype(np.float32)
+
+        bands = {name: band(0.2 + (0.3 * label if name == "06 - VV.LEE Filtered" else 0), 0.02)
+                 for name in S1_8}  # fmt: skip
+        bands |= {name: band(0.1, 0.004) for name in SO2SAT_S2}
+        write_sample(folder / f"{sample}.hdf5", bands, label)
+    write_band_stats(folder, S1_8 + SO2SAT_S2, 0.3, 0.4)
+    write_partitions(folder, ids)
+    return folder

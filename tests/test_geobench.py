@@ -149,3 +149,71 @@ def test_missing_statistics_and_bands_are_named(tmp_path: Path) -> None:
         TaskFolder(tmp_path, TASKS["m-eurosat"])
     with pytest.raises(InputError, match="m-so2sat: GEO-Bench task folder of m-so2sat not found"):
         TaskFolder(tmp_path, TASKS["m-so2sat"])
+
+
+@pytest.fixture(scope="module")
+def exported(shards: Path, tmp_path_factory) -> Path:
+    """A tiny encoder exported as the pretrain stage does (random weights)."""
+    import torch
+
+    from csmoe.data.shard_format import read_index, read_stats
+    from csmoe.models.export import input_description, save_encoder
+    from csmoe.models.presets import create_model
+
+    torch.manual_seed(1)
+    path = tmp_path_factory.mktemp("encoder") / "encoder.safetensors"
+    inputs = input_description(read_index(shards), read_stats(shards))
+    origin = {"preset": "csmoe_tiny", "variant": "CECD", "step": 0, "run_id": "x"}
+    save_encoder(create_model("csmoe_tiny").encoder, path, inputs=inputs, origin=origin)
+    return path
+
+
+def test_so2sat_goes_through_both_branches_and_scores_average_accuracy(
+    exported: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from geobench_archive import write_so2sat_task
+
+    from csmoe.geobench.evaluate import C_GRID, evaluate_task
+
+    write_so2sat_task(tmp_path / "gb")
+    metrics = evaluate_task(exported, tmp_path / "gb", "m-so2sat", tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text()) == metrics
+    assert metrics["metric"] == "average_accuracy" and 0 <= metrics["score"] <= 1
+    assert metrics["selected"]["C"] in C_GRID
+    assert metrics["split_sizes"] == {"train": 12, "valid": 6, "test": 6}
+    assert metrics["bands_missing"] == []  # the ten CSMAE S2 bands are all there
+    # The class lives in the S1 VV band only: the S1 branch carries it.
+    assert metrics["score"] > 0.5
+
+
+def test_segmentation_keeps_the_epoch_with_the_best_validation_miou(
+    exported: Path, tmp_path: Path
+) -> None:
+    from csmoe.geobench.evaluate import evaluate_task
+
+    write_segmentation_task(tmp_path / "gb")
+    metrics = evaluate_task(exported, tmp_path / "gb", "m-SA-crop-type", tmp_path / "r.json",
+                            epochs=6)  # fmt: skip
+    assert metrics["metric"] == "miou" and 0 < metrics["score"] <= 1
+    assert 1 <= metrics["selected"]["epoch"] <= 6
+    assert metrics["bands_unused"] == ["Cloud Probability"]
+
+
+def test_table_sets_our_scores_beside_the_published_ones(tmp_path: Path) -> None:
+    import json
+
+    from csmoe.geobench.table import geobench_table
+
+    paths = []
+    for model, score in (("moe", 0.5), ("dense", 0.25)):
+        path = tmp_path / "demo" / "thematic_climatic" / model / "m-eurosat.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"task": "m-eurosat", "score": score}))
+        paths.append(path)
+    table = geobench_table(paths).set_index("encoder")
+    assert list(table.columns) == ["source", "m-eurosat"]
+    assert table.loc["demo/thematic_climatic/moe", "m-eurosat"] == 50.0
+    assert table.loc["CSMoE patch14", "m-eurosat"] == 88.3
+    assert (table["source"] == "ours").sum() == 2

@@ -11,6 +11,7 @@ import browser
 import pandas as pd
 import pytest
 import yaml
+from geobench_archive import write_classification_task, write_segmentation_task
 from runner import BIN, REPO, load_yaml, snakemake
 
 from csmoe import config as csmoe_config
@@ -169,6 +170,11 @@ def tiny_run(tmp_path_factory) -> Path:
                             batch_size=2, checkpoint_every=2)  # fmt: skip
     tiny["pretrain"]["models"] = {"moe": {"preset": "csmoe_tiny", "variant": "SECD"}}
     tiny["evaluation"]["archives"] = []  # the six examples have no validation split
+    # GEO-Bench on two fixture tasks in the published layout: classification, segmentation.
+    write_classification_task(tmp_path / "geo bench")
+    write_segmentation_task(tmp_path / "geo bench")
+    tiny["geobench"].update(root=str(tmp_path / "geo bench"), tasks=["m-eurosat", "m-SA-crop-type"],
+                            segmentation_epochs=5)  # fmt: skip
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny))
     result = snakemake(*TINY_ARGS, "--directory", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -201,6 +207,12 @@ def test_end_to_end_run_on_a_tiny_config(tiny_run: Path) -> None:
     assert json.loads((run / "encoder.json").read_text())["variant"] == "SECD"
     assert (run / "loss.png").stat().st_size > 1000
     assert (tmp_path / "logs" / "pretrain" / "examples_thematic_climatic_moe.log").is_file()
+    geobench = pd.read_csv(tmp_path / "results" / "study" / "geobench.csv")
+    ours = geobench[geobench["source"] == "ours"]
+    assert list(ours["encoder"]) == ["examples/thematic_climatic/moe"]
+    assert ours[["m-eurosat", "m-SA-crop-type"]].notna().all(axis=None)
+    published = geobench.set_index("encoder").loc["CSMoE patch16"]
+    assert (published["m-eurosat"], published["m-SA-crop-type"]) == (86.2, 38.6)
     rerun = snakemake(*TINY_ARGS, "--directory", str(tmp_path), "-n", cwd=tmp_path)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
 

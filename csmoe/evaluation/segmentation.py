@@ -66,20 +66,32 @@ def token_fractions(targets: torch.Tensor, classes: int, grid: int,
 
 
 def train_decoder(maps: torch.Tensor, targets: torch.Tensor, classes: int, *, epochs: int,
-                  seed: int, batch: int = 32) -> torch.nn.Conv2d:  # fmt: skip
+                  seed: int, batch: int = 32, select=None) -> torch.nn.Conv2d:  # fmt: skip
+    """A 1x1 head trained on the token maps; with `select` (a function of the head that
+    returns a validation score), the head of the best-scoring epoch, else the last one.
+    `select`'s best epoch and score are left in ``head.selected``."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     head = torch.nn.Conv2d(maps.shape[1], classes, kernel_size=1)
     optimizer = torch.optim.AdamW(head.parameters(), lr=LR, weight_decay=1e-4)
     fractions = token_fractions(targets, classes, maps.shape[-1])
     weight = fractions.sum(dim=1)  # 1 where a token has valid pixels, else 0
-    for _ in range(epochs):
+    best = None
+    for epoch in range(1, epochs + 1):
         for rows in torch.randperm(len(maps), generator=generator).split(batch):
             log_p = F.log_softmax(head(maps[rows].float()), dim=1)
             loss = -(fractions[rows] * log_p).sum() / weight[rows].sum().clamp(min=1)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        if select is not None:
+            with torch.no_grad():
+                score = select(head)
+            if best is None or score > best[0]:
+                best = (score, epoch, {k: v.clone() for k, v in head.state_dict().items()})
+    if best is not None:
+        head.load_state_dict(best[2])
+        head.selected = {"epoch": best[1], "validation_score": best[0]}
     return head
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csmoe.rules import geobench
 from csmoe.rules.evaluation import STUDY_OUTPUTS
 from csmoe.rules.pretrain import run_dirs
 
@@ -24,4 +25,6 @@ def study_outputs(config: dict) -> list[str]:
         outputs += [f"{run}/encoder.safetensors", f"{run}/loss.png"]
     if config["evaluation"]["archives"]:
         outputs += [f"results/study/{name}" for name in STUDY_OUTPUTS]
+    if geobench.results(config):
+        outputs += ["results/study/geobench.csv", "results/study/geobench.md"]
     return outputs

@@ -12,6 +12,7 @@ sys.path.insert(0, workflow.basedir)
 from csmoe.config import validate as validate_config
 from csmoe.rules import descriptors as descriptor_rules
 from csmoe.rules import evaluation as evaluation_rules
+from csmoe.rules import geobench as geobench_rules
 from csmoe.rules import index as index_rules
 from csmoe.rules import koppen as koppen_rules
 from csmoe.rules import pretrain as pretrain_rules

@@ -1,0 +1,169 @@
+"""A frozen encoder on one GEO-Bench task, as the public CSMoE-protocol reproduction
+reads the paper's Table IV protocol.
+
+- **Inputs**: each task's bands z-scored with its ``band_stats.json``, mapped by name onto
+  the encoder's S2 bands (a band the task lacks is 0, its mean after z-scoring; the
+  metrics list the missing ones), resized bilinearly to the encoder's input side (224 px
+  for the study presets). m-so2sat's Lee-filtered VV and VH also go through the S1
+  branch, and its features are the S2 and S1 embeddings side by side.
+- **Classification**: a linear head (logistic regression on standardised pooled
+  features) whose regularisation is selected on the validation split; metric micro mAP
+  for m-bigearthnet, average accuracy (mean per-class recall) for the others.
+- **Segmentation**: a light decoder, one 1x1 convolution on the last block's S2 token
+  map (simpler than UPerNet; `csmoe.evaluation.segmentation`), trained for `epochs`
+  with the epoch selected by validation mIoU; logits are upsampled bilinearly to the
+  label grid; mIoU over the classes present in truth or prediction, class 0 included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from csmoe.atomic import write_text
+from csmoe.devices import autocast, pick_device
+from csmoe.geobench.reader import TaskFolder
+from csmoe.geobench.tasks import task as find_task
+
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+BATCH = 32
+
+
+@dataclass
+class SplitFeatures:
+    embeddings: np.ndarray  # (N, D)
+    token_maps: torch.Tensor | None  # (N, D, h, w) for segmentation
+    labels: np.ndarray
+
+
+def _stack(sample_bands: dict[str, np.ndarray], names: list[str]) -> torch.Tensor:
+    shape = next(iter(sample_bands.values())).shape
+    zeros = np.zeros(shape, np.float32)
+    return torch.from_numpy(np.stack([sample_bands.get(n, zeros) for n in names]))
+
+
+def split_features(folder: TaskFolder, ids: list[str], encoder, device) -> SplitFeatures:
+    bands = encoder.description["input"]["bands"]
+    side, segmentation = encoder.img_size, folder.task.kind == "segmentation"
+    embeddings, maps, labels = [], [], []
+    for lo in range(0, len(ids), BATCH):
+        samples = [folder.read(i) for i in ids[lo : lo + BATCH]]
+        labels += [s.label for s in samples]
+        inputs = {"s2": torch.stack([_stack(s.s2, bands["s2"]) for s in samples])}
+        if folder.task.s1:
+            inputs["s1"] = torch.stack([_stack(s.s1, bands["s1"]) for s in samples])
+        pooled = []
+        with torch.no_grad(), autocast(device):
+            for sensor, x in inputs.items():
+                x = F.interpolate(x.to(device), size=(side, side), mode="bilinear",
+                                  align_corners=False)  # fmt: skip
+                tokens = encoder.forward_features(x, sensor)
+                pooled.append(encoder.pool(tokens).float().cpu())
+                if segmentation and sensor == "s2":
+                    maps.append(encoder.patch_map(tokens).half().cpu())
+        embeddings.append(torch.cat(pooled, dim=1).numpy())
+    return SplitFeatures(
+        np.concatenate(embeddings), torch.cat(maps) if maps else None, np.stack(labels)
+    )
+
+
+def classification(train: SplitFeatures, valid: SplitFeatures, test: SplitFeatures,
+                   multi_label: bool, seed: int) -> dict:  # fmt: skip
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score, balanced_accuracy_score
+    from sklearn.preprocessing import StandardScaler
+
+    from csmoe.evaluation.classification import probe_scores
+
+    scaler = StandardScaler().fit(train.embeddings)
+    x = {name: scaler.transform(s.embeddings) for name, s in
+         (("train", train), ("valid", valid), ("test", test))}  # fmt: skip
+
+    def score(c: float, split: SplitFeatures, split_x: np.ndarray) -> float:
+        if multi_label:
+            scores = probe_scores(x["train"], train.labels, split_x, c=c, seed=seed)
+            present = split.labels.sum(axis=0) > 0
+            return float(average_precision_score(split.labels[:, present], scores[:, present],
+                                                  average="micro"))  # fmt: skip
+        model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+        predicted = model.fit(x["train"], train.labels).predict(split_x)
+        with warnings.catch_warnings():  # a class predicted but absent from a small split
+            warnings.simplefilter("ignore", UserWarning)
+            return float(balanced_accuracy_score(split.labels, predicted))
+
+    validation = {c: score(c, valid, x["valid"]) for c in C_GRID}
+    best = max(C_GRID, key=lambda c: (validation[c], -c))
+    return {"score": score(best, test, x["test"]),
+            "selected": {"C": best, "validation_score": validation[best]}}  # fmt: skip
+
+
+def _miou(head, maps: torch.Tensor, labels: np.ndarray, classes: int) -> float:
+    from csmoe.evaluation.segmentation import confusion, iou_scores, upsampled_logits
+
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    for lo in range(0, len(maps), 64):
+        logits = upsampled_logits(head, maps[lo : lo + 64].float(), labels.shape[-1])
+        matrix += confusion(labels[lo : lo + 64], logits.argmax(dim=1).numpy(), classes)
+    return iou_scores(matrix)[1]
+
+
+def segmentation(train: SplitFeatures, valid: SplitFeatures, test: SplitFeatures,
+                 classes: int, epochs: int, seed: int) -> dict:  # fmt: skip
+    from csmoe.evaluation.segmentation import train_decoder
+
+    head = train_decoder(
+        train.token_maps, torch.from_numpy(train.labels), classes, epochs=epochs, seed=seed,
+        select=lambda h: _miou(h, valid.token_maps, valid.labels, classes),
+    )  # fmt: skip
+    with torch.no_grad():
+        score = _miou(head, test.token_maps, test.labels, classes)
+    return {"score": score, "selected": head.selected}
+
+
+def evaluate_task(
+    encoder_path: str | os.PathLike[str],
+    root: str | os.PathLike[str],
+    task_name: str,
+    out: str | os.PathLike[str],
+    *,
+    partition: str = "default",
+    epochs: int = 50,
+    seed: int = 0,
+    device: str = "auto",
+) -> dict:
+    """Score `encoder_path` on one task and write ``metrics.json``-style JSON to `out`."""
+    from csmoe.models.export import load_encoder
+
+    task = find_task(task_name)
+    folder = TaskFolder(root, task)
+    splits = folder.partition(partition)
+    run_device = pick_device(device)
+    encoder = load_encoder(encoder_path).to(run_device)
+    torch.manual_seed(seed)
+    features = {s: split_features(folder, ids, encoder, run_device) for s, ids in splits.items()}
+    if task.kind == "segmentation":
+        result = segmentation(*features.values(), task.classes, epochs, seed)
+    else:
+        result = classification(*features.values(), task.kind == "multi-label", seed)
+    s2_bands = encoder.description["input"]["bands"]["s2"]
+    metrics = {
+        "task": task.name,
+        "metric": task.metric,
+        "score": result["score"],
+        "selected": result["selected"],
+        "partition": partition,
+        "split_sizes": {split: len(ids) for split, ids in splits.items()},
+        "seed": seed,
+        "encoder": str(encoder_path),
+        "input_side": encoder.img_size,
+        "bands_missing": [b for b in s2_bands if b not in task.s2],
+        "bands_unused": list(task.unused),
+    }
+    write_text(out, json.dumps(metrics, indent=2) + "\n")
+    return metrics

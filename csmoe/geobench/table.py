@@ -1,0 +1,55 @@
+"""The study's GEO-Bench table: our encoders beside the published CSMoE Table IV.
+
+Rows: each evaluated encoder (``<archive>/<sampler>/<model>``, read from the workflow's
+path ``results/geobench/<archive>/<sampler>/<model>/<task>.json``), then the published
+CSMoE variants; columns: the tasks, scores in % (micro mAP, average accuracy or mIoU, as
+each task's metric). A task not evaluated is empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from csmoe.atomic import atomic_path, write_text
+from csmoe.errors import InputError
+from csmoe.geobench.tasks import PUBLISHED, TASKS
+from csmoe.study.table import markdown
+
+
+def result_row(path: Path) -> tuple[str, str, float]:
+    """(encoder, task, score in %) of one result file."""
+    try:
+        result = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(path, f"unreadable GEO-Bench result ({error})") from None
+    parts = Path(path).parts
+    if len(parts) < 4 or result.get("task") not in TASKS:
+        raise InputError(path, "expected <archive>/<sampler>/<model>/<task>.json of a task")
+    return "/".join(parts[-4:-1]), result["task"], 100 * float(result["score"])
+
+
+def geobench_table(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
+    rows = [result_row(Path(p)) for p in paths]
+    ours = pd.DataFrame(rows, columns=["encoder", "task", "score"])
+    tasks = [t for t in TASKS if t in set(ours["task"])]
+    table = ours.pivot(index="encoder", columns="task", values="score").reindex(columns=tasks)
+    table.insert(0, "source", "ours")
+    published = pd.DataFrame.from_dict(PUBLISHED, orient="index").reindex(columns=tasks)
+    published.insert(0, "source", "published (CSMoE Table IV)")
+    both = pd.concat([table, published]).rename_axis("encoder").reset_index()
+    return both
+
+
+def write_geobench_table(paths: list[str | os.PathLike[str]], out: str | os.PathLike[str]) -> None:
+    """``geobench.csv`` and ``geobench.md`` in the folder `out`."""
+    table = geobench_table(paths)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "geobench.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.2f")
+    metrics = ", ".join(f"{t}: {TASKS[t].metric}" for t in table.columns[2:])
+    write_text(out / "geobench.md", f"Scores in % ({metrics}).\n\n" + markdown(table))

@@ -1,0 +1,31 @@
+"""The GEO-Bench rules: every pretraining run on every configured task (when a GEO-Bench
+root is configured), and the table beside the published values."""
+
+from __future__ import annotations
+
+import shlex
+
+from csmoe.rules.pretrain import run_keys
+
+
+def enabled(config: dict) -> bool:
+    return config["geobench"]["root"] is not None
+
+
+def results(config: dict) -> list[str]:
+    """One result file per pretraining run and task."""
+    if not enabled(config):
+        return []
+    return [
+        f"results/geobench/{archive}/{sampler}/{model}/{task}.json"
+        for archive, sampler, model in run_keys(config)
+        for task in config["geobench"]["tasks"]
+    ]
+
+
+def arguments(config: dict) -> str:
+    settings = config["geobench"]
+    args = ["--root", settings["root"], "--partition", settings["partition"]]
+    args += ["--epochs", str(settings["segmentation_epochs"]), "--device", settings["device"]]
+    args += ["--seed", str(config["seed"])]
+    return shlex.join(args)

@@ -1,0 +1,52 @@
+# GEO-Bench: every pretraining run on the configured tasks, beside the published scores.
+
+
+rule geobench_evaluate:
+    """One frozen encoder on one GEO-Bench task (linear head or light decoder)."""
+    input:
+        "results/pretrain/{archive}/{sampler}/{model}/encoder.safetensors",
+    output:
+        "results/geobench/{archive}/{sampler}/{model}/{task}.json",
+    log:
+        "logs/geobench/{archive}_{sampler}_{model}_{task}.log",
+    benchmark:
+        "benchmarks/geobench/{archive}_{sampler}_{model}_{task}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["geobench"]["threads"]
+    resources:
+        gpu=config["geobench"]["gpus"],
+        cpus_per_gpu=lambda wildcards, threads: resource_rules.cpus_per_gpu(
+            config, "geobench", threads
+        ),
+        mem_mb=16000,
+        runtime=240,
+    params:
+        arguments=geobench_rules.arguments(config),
+    shell:
+        "python -m csmoe geobench --encoder {input:q} --task {wildcards.task}"
+        " {params.arguments} --threads {threads} --out {output:q} > {log:q} 2>&1"
+
+
+rule geobench_table:
+    """Our GEO-Bench scores beside the published CSMoE Table IV."""
+    input:
+        lambda wildcards: geobench_rules.results(config),
+    output:
+        table=report(
+            "results/study/geobench.csv",
+            caption="../report/study_geobench.rst",
+            category="Study",
+        ),
+        markdown="results/study/geobench.md",
+    log:
+        "logs/study/geobench_table.log",
+    benchmark:
+        "benchmarks/study/geobench_table.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.table),
+    shell:
+        "python -m csmoe geobench-table --results {input:q} --out {params.out:q}"
+        " > {log:q} 2>&1"
