@@ -136,19 +136,24 @@ def _axis_title(column: str) -> str:
     return "BigEarthNet-19 class (first label)"
 
 
+def _class_panels(table: pd.DataFrame, landcover: str | None, *, width: float, row: float):
+    """A figure with one horizontal-bar panel per class column (climate, land cover),
+    as tall as its longest class list: (figure, [(axes, column), ...])."""
+    columns = ["climate"] + ([landcover] if landcover else [])
+    rows = max(table[c].nunique() for c in columns)
+    fig, axes = plt.subplots(1, len(columns), figsize=(width * len(columns), 1.2 + row * rows),
+                             squeeze=False, layout="constrained")  # fmt: skip
+    return fig, list(zip(axes[0], columns, strict=True))
+
+
 def plot_distributions(
     archive: str, pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], out,
     *, landcover: str | None,
 ) -> None:  # fmt: skip
     """Class shares of the pool and of each manifest: climate, and land cover."""
-    columns = ["climate"] + ([landcover] if landcover else [])
     series = {"training pool": pool} | {n: selected_rows(pool, m) for n, m in manifests.items()}
-    heights = [pool[c].nunique() for c in columns]
-    fig, axes = plt.subplots(
-        1, len(columns), figsize=(7.5 * len(columns), 1.2 + 0.32 * max(heights)),
-        squeeze=False, layout="constrained",
-    )  # fmt: skip
-    for ax, column in zip(axes[0], columns, strict=True):
+    fig, panels = _class_panels(pool, landcover, width=7.5, row=0.32)
+    for ax, column in panels:
         classes = pd.Index(sorted(pool[column].dropna().astype(str).unique()))
         y = np.arange(len(classes))
         width = 0.8 / len(series)
@@ -166,7 +171,7 @@ def plot_distributions(
         ax.set_xlabel("share of patches (%, log scale)")
         ax.set_title(_axis_title(column), fontsize=10)
         ax.grid(axis="x", which="major", color="0.9")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles, labels = panels[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=9)
     fig.suptitle(f"{archive}: class shares of the training pool and of each selection",
                  fontsize=11)  # fmt: skip
@@ -175,13 +180,8 @@ def plot_distributions(
 
 def plot_descriptor_summary(archive: str, table: pd.DataFrame, landcover: str | None, out) -> None:
     """Patches per climate class (and per land-cover class, when described)."""
-    columns = ["climate"] + ([landcover] if landcover else [])
-    heights = [table[c].nunique() for c in columns]
-    fig, axes = plt.subplots(
-        1, len(columns), figsize=(7.0 * len(columns), 1.2 + 0.3 * max(heights)),
-        squeeze=False, layout="constrained",
-    )  # fmt: skip
-    for ax, column in zip(axes[0], columns, strict=True):
+    fig, panels = _class_panels(table, landcover, width=7.0, row=0.3)
+    for ax, column in panels:
         counts = table[column].dropna().astype(str).value_counts().sort_index()
         ax.barh([_class_label(column, c) for c in counts.index], counts.to_numpy(),
                 color=[_class_colour(column, c) for c in counts.index], edgecolor="0.3",
