@@ -32,6 +32,16 @@ def _exclusions(args: argparse.Namespace) -> dict[str, bool]:
     }
 
 
+def _add_non_finite(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--non-finite",
+        choices=("reject", "repair"),
+        default="reject",
+        help="NaN or infinite pixels: bad input (default), or filled with the median of the "
+        "band's finite pixels in the patch (counted in the index)",
+    )
+
+
 def _index_arguments(parser: argparse.ArgumentParser) -> None:
     from csmoe.index import KINDS
     from csmoe.index.rasters import CHECK_LEVELS
@@ -68,6 +78,7 @@ def _index_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip bad patches and list them in <out>.skipped.tsv instead of failing",
     )
+    _add_non_finite(parser)
     parser.add_argument("--workers", type=int, default=1, help="reader processes")
 
 
@@ -90,6 +101,7 @@ def _run_index(args: argparse.Namespace) -> None:
         root=args.root,
         s2_product=args.s2_product,
         check=args.check,
+        non_finite=args.non_finite,
         skip_bad=args.skip_bad,
         workers=args.workers,
     )
@@ -334,6 +346,7 @@ def _shard_arguments(parser: argparse.ArgumentParser) -> None:
         "--skip-missing", action="store_true",
         help="leave out manifest ids absent from the archive (listed in skipped.tsv)",
     )  # fmt: skip
+    _add_non_finite(parser)
     parser.add_argument("--workers", type=int, default=1)
 
 
@@ -350,7 +363,8 @@ def _run_shard(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     index = write_shards(
         args.manifest, args.out, shard_size=args.shard_size, s2_bands=tuple(args.s2_bands),
-        stats=args.stats, skip_missing=args.skip_missing, workers=args.workers,
+        stats=args.stats, skip_missing=args.skip_missing, non_finite=args.non_finite,
+        workers=args.workers,
     )  # fmt: skip
     print(f"{index['samples']} samples in {len(index['shards'])} shards at {args.out} "
           f"in {_since(start)}", file=sys.stderr)  # fmt: skip

@@ -296,3 +296,25 @@ def test_index_paths_are_absolute_whatever_the_working_directory(
     index = pd.read_parquet(out)
     for column in ("s1_dir", "s2_dir"):
         assert all(Path(p).is_absolute() and Path(p).is_dir() for p in index[column])
+
+
+def test_repair_policy_indexes_the_patch_and_counts_its_pixels(
+    v1_archive: tuple[Path, Path], tmp_path: Path
+) -> None:
+    s1_root, s2_root = v1_archive
+    rewrite_band(s1_root / S1_PATCH / f"{S1_PATCH}_VH.tif", add_nan_pixels)
+    out = tmp_path / "index.parquet"
+    assert run_index(s1_root, s2_root, out, "--non-finite", "repair", "--workers", "2") == 0
+    counts = pd.read_parquet(out).set_index("patch_id")["non_finite_pixels"]
+    assert counts[PATCH] == 900 and (counts.drop(PATCH) == 0).all()
+
+
+def test_repair_policy_still_refuses_a_band_without_one_finite_pixel(
+    v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s1_root, s2_root = v1_archive
+    band = s1_root / S1_PATCH / f"{S1_PATCH}_VV.tif"
+    rewrite_band(band, lambda values: np.full_like(values, np.nan))
+    out = empty_out(tmp_path)
+    code = run_index(s1_root, s2_root, out, "--non-finite", "repair")
+    assert_fails_naming(capsys, code, out, band, "14400 of 14400 pixels are NaN or infinite")

@@ -66,3 +66,14 @@ def test_pretraining_threads_and_launcher_follow_the_gpus() -> None:
     assert pretrain.process_threads(config, 32, {"gpu": 4}) == 6
     assert pretrain.launcher({"gpu": 4}).startswith("torchrun --standalone --nproc-per-node 4")
     assert pretrain.launcher({"gpu": 1}) == "python -m csmoe"
+
+
+def test_the_non_finite_policy_reaches_index_and_shards() -> None:
+    from csmoe.rules import shards
+
+    config = load_yaml("config.yaml")
+    config["index"]["non_finite"] = "repair"
+    index_args = shlex.split(index.arguments(config, SimpleNamespace(archive="synthetic")))
+    shard_args = shlex.split(shards.arguments(config))
+    for args in (index_args, shard_args):
+        assert args[args.index("--non-finite") + 1] == "repair"

@@ -251,6 +251,34 @@ def test_nan_pixels_never_reach_a_sample(manifest: Path, tmp_path: Path, workers
     assert not (tmp_path / "out").exists()
 
 
+def test_repair_policy_fills_non_finite_pixels_with_the_band_median(
+    manifest: Path, tmp_path: Path
+) -> None:
+    import rasterio
+
+    from csmoe.data.shard_format import ShardFile
+
+    def add_non_finite(band: Path) -> None:
+        with rasterio.open(band) as src:
+            profile, values = src.profile, src.read(1)
+        values[0, :3] = [np.nan, np.inf, -np.inf]
+        with rasterio.open(band, "w", **profile) as dst:
+            dst.write(values, 1)
+
+    path = manifest_with_damaged_band(manifest, tmp_path, 1, "s1", "VV", add_non_finite)
+    write_shards(path, tmp_path / "out", shard_size=20, non_finite="repair", workers=2)
+    with rasterio.open(
+        tmp_path / "s1" / f"{pd.read_parquet(path).sort_values('order').iloc[1].s1_name}_VV.tif"
+    ) as src:
+        values = src.read(1)
+    vv = ShardFile(tmp_path / "out" / "shard-00000.safetensors").read_rows("s1", np.array([1]))[
+        0, 0
+    ]
+    assert np.isfinite(vv).all()
+    median = np.float16(np.median(values[np.isfinite(values)]))
+    assert (vv[0, :3] == median).all() and (vv[1:] == values[1:].astype(np.float16)).all()
+
+
 @pytest.mark.parametrize(
     "damage, words",
     [

@@ -12,7 +12,7 @@ from rasterio.errors import RasterioError
 
 from csmoe.data.bands import pixel_factor
 from csmoe.errors import InputError
-from csmoe.finite import non_finite
+from csmoe.finite import problem_under, repair
 
 SIDE = 120
 
@@ -24,7 +24,7 @@ class PairArrays:
     reference_map: np.ndarray | None  # (120, 120) uint16 CLC codes
 
 
-def read_band(path: Path, side: int) -> np.ndarray:
+def read_band(path: Path, side: int, non_finite: str = "reject") -> np.ndarray:
     try:
         with rasterio.open(path) as src:
             values = src.read(1)
@@ -32,10 +32,11 @@ def read_band(path: Path, side: int) -> np.ndarray:
         raise InputError(path, f"unreadable GeoTIFF ({error})") from None
     if values.shape != (side, side):
         raise InputError(path, f"expected shape {(side, side)}, found {values.shape}")
-    problem = non_finite(values)  # no NaN may reach a sample or the band statistics
+    # No NaN may reach a sample or the band statistics: refused, or (policy repair) filled.
+    problem = problem_under(non_finite, values)
     if problem:
         raise InputError(path, problem)
-    return values
+    return repair(values) if non_finite == "repair" else values
 
 
 def upsample_bicubic(bands: np.ndarray, factor: int) -> np.ndarray:
@@ -50,6 +51,7 @@ def upsample_bicubic(bands: np.ndarray, factor: int) -> np.ndarray:
 def read_pair(
     s2_dir: str, s2_name: str, s1_dir: str, s1_name: str, reference_map: str | None,
     s2_bands: tuple[str, ...], s1_bands: tuple[str, ...] = ("VV", "VH"),
+    non_finite: str = "reject",
 ) -> PairArrays:  # fmt: skip
     """Bands in the requested order; coarser S2 bands resampled once to 10 m."""
     s2 = np.empty((len(s2_bands), SIDE, SIDE), dtype=np.float32)
@@ -61,7 +63,9 @@ def read_pair(
             [read_band(Path(s2_dir) / f"{s2_name}_{s2_bands[i]}.tif", SIDE // factor) for i in rows]
         )
         s2[rows] = native if factor == 1 else upsample_bicubic(native, factor)
-    s1 = np.stack([read_band(Path(s1_dir) / f"{s1_name}_{b}.tif", SIDE) for b in s1_bands])
+    s1 = np.stack(
+        [read_band(Path(s1_dir) / f"{s1_name}_{b}.tif", SIDE, non_finite) for b in s1_bands]
+    )
     reference = None
     if reference_map is not None:
         reference = read_band(Path(reference_map), SIDE).astype(np.uint16)

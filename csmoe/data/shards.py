@@ -78,7 +78,9 @@ def missing_patches(manifest: pd.DataFrame) -> pd.Series:
     return absent("s2_dir") | absent("s1_dir")
 
 
-def _shard_tensors(rows: pd.DataFrame, s2_bands: tuple[str, ...]) -> tuple[dict, dict]:
+def _shard_tensors(
+    rows: pd.DataFrame, s2_bands: tuple[str, ...], non_finite: str
+) -> tuple[dict, dict]:
     n = len(rows)
     s2 = np.empty((n, len(s2_bands), SIDE, SIDE), dtype=np.uint16)
     s1 = np.empty((n, len(S1), SIDE, SIDE), dtype=np.float16)
@@ -87,7 +89,7 @@ def _shard_tensors(rows: pd.DataFrame, s2_bands: tuple[str, ...]) -> tuple[dict,
     labels = np.zeros((n, 19), dtype=np.uint8)
     sums = np.zeros((len(s2_bands) + len(S1), 2), dtype=np.float64)
     for i, row in enumerate(rows.itertuples()):
-        pair = _read(row, s2_bands)
+        pair = _read(row, s2_bands, non_finite)
         s2[i] = np.clip(np.rint(pair.s2), 0, 65535)
         s1[i] = pair.s1
         if pair.reference_map is not None:
@@ -105,17 +107,21 @@ def _shard_tensors(rows: pd.DataFrame, s2_bands: tuple[str, ...]) -> tuple[dict,
     return tensors, {"metadata": metadata, "sums": sums, "pixels": n * SIDE * SIDE}
 
 
-def _read(row, s2_bands: tuple[str, ...]) -> PairArrays:
+def _read(row, s2_bands: tuple[str, ...], non_finite: str) -> PairArrays:
     """A manifest row's pixels: GeoTIFF folders (BigEarthNet), or zarr zip files
     (SSL4EO-S12 v1.1: the row's S1 and S2 files hold many samples)."""
     if str(row.s2_dir).endswith(ZARR_SUFFIX):
-        return read_zarr_pair(row.s2_dir, row.s1_dir, row.patch_id, s2_bands)
+        return read_zarr_pair(row.s2_dir, row.s1_dir, row.patch_id, s2_bands,
+                              non_finite=non_finite)  # fmt: skip
     ref_path = row.reference_map if isinstance(row.reference_map, str) else None
-    return read_pair(row.s2_dir, row.s2_name, row.s1_dir, row.s1_name, ref_path, s2_bands)
+    return read_pair(row.s2_dir, row.s2_name, row.s1_dir, row.s1_name, ref_path, s2_bands,
+                     non_finite=non_finite)  # fmt: skip
 
 
-def write_shard(rows: pd.DataFrame, path: Path, s2_bands: tuple[str, ...]) -> dict:
-    tensors, info = _shard_tensors(rows, s2_bands)
+def write_shard(
+    rows: pd.DataFrame, path: Path, s2_bands: tuple[str, ...], non_finite: str = "reject"
+) -> dict:
+    tensors, info = _shard_tensors(rows, s2_bands, non_finite)
     save_file(tensors, str(path), metadata=info["metadata"])
     publish_mode(path)
     return {
@@ -144,9 +150,11 @@ def write_shards(
     s2_bands: tuple[str, ...] = CSMAE_S2,
     stats: str = "manifest",
     skip_missing: bool = False,
+    non_finite: str = "reject",
     workers: int = 1,
 ) -> dict:
-    """Write the shard folder `out` for a manifest; return its index."""
+    """Write the shard folder `out` for a manifest; return its index. `non_finite` is the
+    policy for NaN or infinite pixels (`csmoe.finite`)."""
     manifest_path, out = Path(manifest_path), Path(out)
     manifest = read_manifest(manifest_path)
     missing = missing_patches(manifest)
@@ -164,10 +172,11 @@ def write_shards(
         bands = tuple(s2_bands)
         if workers > 1:
             with process_pool(workers) as pool:
-                done = pool.map(write_shard, parts, paths, [bands] * len(parts))
+                done = pool.map(write_shard, parts, paths, [bands] * len(parts),
+                                [non_finite] * len(parts))  # fmt: skip
                 shards = list(progress(done, len(parts), "shards", "shards"))
         else:
-            done = map(write_shard, parts, paths, [bands] * len(parts))
+            done = map(write_shard, parts, paths, [bands] * len(parts), [non_finite] * len(parts))
             shards = list(progress(done, len(parts), "shards", "shards"))
         statistics = _statistics(shards, bands + S1, stats)
         stats_json = json.dumps({"source": stats, "bands": statistics}, indent=2, allow_nan=False)

@@ -15,7 +15,7 @@ import numpy as np
 
 from csmoe.data.patch import SIDE, PairArrays
 from csmoe.errors import InputError
-from csmoe.finite import non_finite
+from csmoe.finite import problem_under, repair
 
 ZARR_SUFFIX = ".zarr.zip"
 FULL_SIDE = 264
@@ -33,7 +33,7 @@ def _dataset(path: str):
         raise InputError(path, f"not a readable zarr zip file ({error})") from None
 
 
-def _bands(path: str, patch_id: str, names: tuple[str, ...]) -> np.ndarray:
+def _bands(path: str, patch_id: str, names: tuple[str, ...], non_finite: str) -> np.ndarray:
     """(bands, 120, 120) float32: the centre crop of `patch_id`'s bands `names`."""
     dataset = _dataset(path)
     location, _, timestamp = patch_id.rpartition("_")
@@ -46,17 +46,18 @@ def _bands(path: str, patch_id: str, names: tuple[str, ...]) -> np.ndarray:
         values = selected.values.astype(np.float32)
     except (KeyError, ValueError, IndexError) as error:
         raise InputError(path, f"no sample {patch_id} with bands {list(names)} ({error})") from None
-    problem = non_finite(values)
-    if problem:
-        raise InputError(path, f"{patch_id}: {problem}")
-    return values
+    for band, pixels in zip(names, values, strict=True):
+        problem = problem_under(non_finite, pixels)
+        if problem:
+            raise InputError(path, f"{patch_id} {band}: {problem}")
+    return np.stack([repair(v) for v in values]) if non_finite == "repair" else values
 
 
 def read_zarr_pair(
     s2_path: str, s1_path: str, patch_id: str, s2_bands: tuple[str, ...],
-    s1_bands: tuple[str, ...] = ("VV", "VH"),
+    s1_bands: tuple[str, ...] = ("VV", "VH"), non_finite: str = "reject",
 ) -> PairArrays:  # fmt: skip
     """The pair's S2 bands (requested order) and S1 bands (``vv``, ``vh`` in the files)."""
-    s2 = _bands(str(Path(s2_path)), patch_id, s2_bands)
-    s1 = _bands(str(Path(s1_path)), patch_id, tuple(b.lower() for b in s1_bands))
+    s2 = _bands(str(Path(s2_path)), patch_id, s2_bands, non_finite)
+    s1 = _bands(str(Path(s1_path)), patch_id, tuple(b.lower() for b in s1_bands), non_finite)
     return PairArrays(s2, s1, None)

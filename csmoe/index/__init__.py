@@ -21,12 +21,14 @@ def build_index(
     root: Path | None = None,
     s2_product: str = "l2a",
     check: str = "full",
+    non_finite: str = "reject",
     skip_bad: bool = False,
     workers: int = 1,
 ) -> int:
     """Index one archive into `out`; return the number of indexed pairs.
 
     With `skip_bad`, bad patches are listed in ``<out>.skipped.tsv`` instead of failing.
+    `non_finite` is the policy for NaN or infinite pixels (`csmoe.finite`).
     Paths in the index (``s1_dir``, ``s2_dir``, ``reference_map``) are absolute.
     """
     # Absolute roots give absolute paths in the index, so later stages find the pixels
@@ -35,7 +37,7 @@ def build_index(
         None if path is None else Path(path).absolute()
         for path in (s1_root, s2_root, reference_root, reference_metadata, root)
     )
-    options = {"check": check, "skip_bad": skip_bad, "workers": workers}
+    options = {"check": check, "non_finite": non_finite, "skip_bad": skip_bad, "workers": workers}
     if kind == "bigearthnet-v1":
         from csmoe.index.bigearthnet_v1 import index_bigearthnet_v1
 

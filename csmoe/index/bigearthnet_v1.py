@@ -101,7 +101,11 @@ def read_reference_map(
 
 
 def read_pair(
-    s1_dir: Path, s2_root: Path, check: str, reference_maps: dict[str, Path] | None = None
+    s1_dir: Path,
+    s2_root: Path,
+    check: str,
+    reference_maps: dict[str, Path] | None = None,
+    non_finite: str = "reject",
 ) -> dict[str, Any]:
     """Read and verify one S1/S2 pair; raise PatchProblem on the first defect."""
     s1_json = s1_dir / f"{s1_dir.name}_labels_metadata.json"
@@ -110,7 +114,9 @@ def read_pair(
     if not isinstance(s2_name, str) or not S2_NAME.match(s2_name):
         raise PatchProblem(s1_json, f"corresponding_s2_patch {s2_name!r} is not an S2 patch name")
     try:
-        return _read_named_pair(s1_dir, s1_json, s1_meta, s2_root / s2_name, check, reference_maps)
+        return _read_named_pair(
+            s1_dir, s1_json, s1_meta, s2_root / s2_name, check, reference_maps, non_finite
+        )
     except PatchProblem as problem:
         problem.patch_id = s2_name  # the id under which the pair would have been indexed
         raise
@@ -123,6 +129,7 @@ def _read_named_pair(
     s2_dir: Path,
     check: str,
     reference_maps: dict[str, Path] | None,
+    non_finite: str,
 ) -> dict[str, Any]:
     s1_name, s2_name = s1_dir.name, s2_dir.name
     s1_corners = json_corners(s1_json, s1_meta)
@@ -135,7 +142,7 @@ def _read_named_pair(
     labels = clc_labels(s2_json, json_field(s2_json, s2_meta, "labels"))
 
     side = round(s2_corners[2] - s2_corners[0])
-    first = None
+    first, repaired = None, 0
     for band, pixels in S2_BANDS.items():
         path = s2_dir / f"{s2_name}_{band}.tif"
         info = check_band(path, shape=(pixels, pixels), dtype="uint16", check=check)
@@ -144,9 +151,11 @@ def _read_named_pair(
         check_same_grid(path, info, *first)
     for band in S1_BANDS:
         path = s1_dir / f"{s1_name}_{band}.tif"
-        s1_info = check_band(path, shape=(120, 120), dtype="float32", check=check)
+        s1_info = check_band(path, shape=(120, 120), dtype="float32", check=check,
+                             non_finite=non_finite)  # fmt: skip
         check_bounds(path, s1_info, s1_corners)
         check_same_grid(path, s1_info, *first)
+        repaired += s1_info.non_finite
     epsg = first[1].epsg or _epsg_from_wkt(s2_json, projection)
     labels_19 = nomenclature.clc_to_ben19(labels)
     return {
@@ -167,6 +176,7 @@ def _read_named_pair(
         "labels": labels,
         "labels_19": labels_19,
         "multi_hot_19": nomenclature.ben19_multi_hot(labels_19),
+        "non_finite_pixels": repaired if check == "full" else None,
     }
 
 
@@ -227,6 +237,7 @@ def index_bigearthnet_v1(
     reference_root: Path | None = None,
     reference_metadata: Path | None = None,
     check: str = "full",
+    non_finite: str = "reject",
     skip_bad: bool = False,
     workers: int = 1,
 ) -> tuple[pd.DataFrame, list[Skipped]]:
@@ -234,7 +245,8 @@ def index_bigearthnet_v1(
     maps = None
     if reference_root is not None:
         maps = reference_map_paths(Path(reference_root), reference_metadata)
-    reader = functools.partial(read_pair, s2_root=Path(s2_root), check=check, reference_maps=maps)
+    reader = functools.partial(read_pair, s2_root=Path(s2_root), check=check,
+                               reference_maps=maps, non_finite=non_finite)  # fmt: skip
     records, skipped = collect(
         reader,
         folders,

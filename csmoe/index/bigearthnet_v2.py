@@ -68,7 +68,9 @@ def read_metadata(root: Path) -> pd.DataFrame:
     return table
 
 
-def read_pair(row: tuple[str, str, list[str]], root: Path, check: str) -> dict[str, Any]:
+def read_pair(
+    row: tuple[str, str, list[str]], root: Path, check: str, non_finite: str = "reject"
+) -> dict[str, Any]:
     patch_id, s1_name, labels_19 = row
     s1_dir, s2_dir, reference_map = patch_folders(root, patch_id, s1_name)
     for folder in (s2_dir, s1_dir):
@@ -77,8 +79,7 @@ def read_pair(row: tuple[str, str, list[str]], root: Path, check: str) -> dict[s
     unknown = [x for x in labels_19 if not nomenclature.is_ben19(x)]
     if unknown:
         raise PatchProblem(root / METADATA_FILES[0], f"{patch_id}: unknown label {unknown[0]!r}")
-    reference = None
-    first = None
+    reference, first, repaired = None, None, 0
     for band, pixels in S2_BANDS.items():
         path = s2_dir / f"{patch_id}_{band}.tif"
         info = check_band(path, shape=(pixels, pixels), dtype="uint16", check=check)
@@ -86,8 +87,9 @@ def read_pair(row: tuple[str, str, list[str]], root: Path, check: str) -> dict[s
         check_same_grid(path, info, *first)
     for band in S1_BANDS:
         path = s1_dir / f"{s1_name}_{band}.tif"
-        info = check_band(path, shape=(120, 120), dtype=None, check=check)
+        info = check_band(path, shape=(120, 120), dtype=None, check=check, non_finite=non_finite)
         check_same_grid(path, info, *first)
+        repaired += info.non_finite
     if reference_map.parent.parent.parent.is_dir():  # the archive ships reference maps
         info = check_band(reference_map, shape=(120, 120), dtype=None, check=check)
         check_same_grid(reference_map, info, *first)
@@ -111,6 +113,7 @@ def read_pair(row: tuple[str, str, list[str]], root: Path, check: str) -> dict[s
         "utm_lry": bottom,
         "labels_19": sorted(labels_19),
         "multi_hot_19": nomenclature.ben19_multi_hot(labels_19),
+        "non_finite_pixels": repaired if check == "full" else None,
     }
 
 
@@ -133,7 +136,12 @@ def _season(table: pd.DataFrame) -> pd.Series:
 
 
 def index_bigearthnet_v2(
-    root: Path, *, check: str = "full", skip_bad: bool = False, workers: int = 1
+    root: Path,
+    *,
+    check: str = "full",
+    non_finite: str = "reject",
+    skip_bad: bool = False,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, list[Skipped]]:
     root = Path(root)
     table = read_metadata(root)
@@ -144,7 +152,7 @@ def index_bigearthnet_v2(
         (str(p), str(s), [str(x) for x in labels])
         for p, s, labels in zip(table["patch_id"], table["s1_name"], table["labels"], strict=True)
     ]
-    reader = functools.partial(read_pair, root=root, check=check)
+    reader = functools.partial(read_pair, root=root, check=check, non_finite=non_finite)
     records, skipped = collect(
         reader, rows, [r[0] for r in rows], skip_bad=skip_bad, workers=workers
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import rasterio
 from rasterio.errors import RasterioError
 
-from csmoe.finite import non_finite
+from csmoe.finite import count_non_finite, problem_under
 from csmoe.index.patches import PatchProblem
 
 CHECK_LEVELS = ("full", "header")
@@ -20,6 +21,7 @@ class BandInfo:
     has_crs: bool
     bounds: tuple[float, float, float, float]  # left, bottom, right, top
     shape: tuple[int, int]
+    non_finite: int = 0  # NaN or infinite pixels found (check "full", policy "repair")
 
 
 def check_band(
@@ -28,8 +30,10 @@ def check_band(
     shape: tuple[int, int] | None,
     dtype: str | None,
     check: str = "full",
+    non_finite: str = "reject",
 ) -> BandInfo:
-    """Open one single-band GeoTIFF and verify it; `check="full"` also decodes the pixels.
+    """Open one single-band GeoTIFF and verify it; `check="full"` also decodes the pixels
+    and applies the `non_finite` policy (`csmoe.finite`).
 
     Decoding is what catches a truncated file: its header can still be intact.
     """
@@ -50,9 +54,11 @@ def check_band(
             if shape is not None and src.shape != shape:
                 raise PatchProblem(path, f"expected shape {shape}, found {src.shape}")
             if check == "full":
-                problem = non_finite(src.read(1))
+                pixels = src.read(1)
+                problem = problem_under(non_finite, pixels)
                 if problem:
                     raise PatchProblem(path, problem)
+                info = dataclasses.replace(info, non_finite=count_non_finite(pixels))
     except RasterioError as error:
         raise PatchProblem(path, f"unreadable GeoTIFF ({error})") from None
     return info

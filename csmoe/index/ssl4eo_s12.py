@@ -91,11 +91,17 @@ def window_pairs(
     return sorted(pairs)
 
 
-def check_scene(folder: Path, bands: dict[str, int], check: str, first) -> tuple[Path, BandInfo]:
-    """Every band of one scene at its pixel size, in EPSG:4326, on the location's footprint."""
+def check_scene(
+    folder: Path, bands: dict[str, int], check: str, non_finite: str, first
+) -> tuple[tuple[Path, BandInfo], int]:
+    """Every band of one scene at its pixel size, in EPSG:4326, on the location's footprint;
+    the footprint's first band, and the scene's non-finite pixels (policy ``repair``)."""
+    repaired = 0
     for band, side in bands.items():
         path = folder / f"{band}.tif"
-        info = check_band(path, shape=(side, side), dtype=None, check=check)
+        info = check_band(path, shape=(side, side), dtype=None, check=check,
+                          non_finite=non_finite)  # fmt: skip
+        repaired += info.non_finite
         if first is None:
             if not info.has_crs:
                 raise PatchProblem(path, "raster has no CRS")
@@ -105,7 +111,7 @@ def check_scene(folder: Path, bands: dict[str, int], check: str, first) -> tuple
                 )
             first = (path, info)
         check_same_grid(path, info, *first, tolerance=DEGREE_TOLERANCE)
-    return first
+    return first, repaired
 
 
 def utm_square(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
@@ -121,7 +127,9 @@ def utm_square(bounds: tuple[float, float, float, float]) -> dict[str, Any]:
             "utm_lrx": x + width / 2, "utm_lry": y - height / 2}  # fmt: skip
 
 
-def read_location(location: str, root: Path, product: str, check: str) -> dict[str, Any]:
+def read_location(
+    location: str, root: Path, product: str, check: str, non_finite: str = "reject"
+) -> dict[str, Any]:
     """Every window pair of one location, and how many S2 scenes found no S1 partner."""
     s2_loc = root / PRODUCTS[product] / location
     s1_loc = root / "s1" / location
@@ -133,8 +141,9 @@ def read_location(location: str, root: Path, product: str, check: str) -> dict[s
     for i, j in window_pairs(s2_acq, s1_acq):
         (s2_name, s2_time), (s1_name, s1_time) = s2_acq[i], s1_acq[j]
         s2_dir, s1_dir = s2_loc / s2_name, s1_loc / s1_name
-        first = check_scene(s2_dir, bands, check, first)
-        first = check_scene(s1_dir, dict.fromkeys(S1_BANDS, S1_SIDE), check, first)
+        first, s2_repaired = check_scene(s2_dir, bands, check, non_finite, first)
+        s1_bands = dict.fromkeys(S1_BANDS, S1_SIDE)
+        first, s1_repaired = check_scene(s1_dir, s1_bands, check, non_finite, first)
         bounds = first[1].bounds
         latitude = (bounds[1] + bounds[3]) / 2
         records.append(
@@ -151,6 +160,7 @@ def read_location(location: str, root: Path, product: str, check: str) -> dict[s
                 "s2_time": s2_time.to_datetime64(),
                 "season": str(meteorological_season(s2_time.month, southern=latitude < 0)),
                 "split": "train",
+                "non_finite_pixels": s2_repaired + s1_repaired if check == "full" else None,
             }
         )
     return {"pairs": records, "unpaired": len(s2_acq) - len(records)}
@@ -181,6 +191,7 @@ def index_ssl4eo_s12(
     *,
     s2_product: str = "l2a",
     check: str = "full",
+    non_finite: str = "reject",
     skip_bad: bool = False,
     workers: int = 1,
 ) -> tuple[pd.DataFrame, list[Skipped]]:
@@ -188,7 +199,8 @@ def index_ssl4eo_s12(
     if s2_product not in PRODUCTS:
         raise InputError("s2_product", f"expected one of {sorted(PRODUCTS)}, got {s2_product!r}")
     found = locations(root, s2_product)
-    reader = functools.partial(read_location, root=root, product=s2_product, check=check)
+    reader = functools.partial(read_location, root=root, product=s2_product, check=check,
+                               non_finite=non_finite)  # fmt: skip
     results, skipped = collect(  # items are locations; their pairs' ids are unknown
         reader, found, found, skip_bad=skip_bad, workers=workers, names_are_ids=False
     )

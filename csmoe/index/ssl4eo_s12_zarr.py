@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from csmoe.errors import InputError
-from csmoe.finite import non_finite
+from csmoe.finite import non_finite as non_finite_problem
 from csmoe.footprints import meteorological_season
 from csmoe.index.patches import PatchProblem, Skipped, collect
 
@@ -57,26 +57,37 @@ def _variable(path: Path, dataset, name: str) -> np.ndarray:
     return dataset[name].values
 
 
-def _check_bands(path: Path, dataset, check: str) -> None:
+def _check_bands(path: Path, dataset, check: str, non_finite: str) -> np.ndarray | None:
+    """Shape checks; with `check` "full", the non-finite pixels of every (sample, time)
+    under the `non_finite` policy (counts returned), else None."""
     bands = dataset["bands"] if "bands" in dataset.variables else None
     if bands is None or bands.dims != ("sample", "time", "band", "y", "x"):
         raise PatchProblem(path, "no bands (sample, time, band, y, x) variable")
     if bands.shape[-2:] != (SIDE, SIDE):
         raise PatchProblem(path, f"expected {SIDE} x {SIDE} px, found {bands.shape[-2:]}")
-    if check == "full" and np.issubdtype(bands.dtype, np.floating):
-        problem = non_finite(bands.values)
-        if problem:
-            raise PatchProblem(path, problem)
+    if check != "full":
+        return None
+    if not np.issubdtype(bands.dtype, np.floating):
+        return np.zeros(bands.shape[:2], dtype=np.int64)
+    bad = ~np.isfinite(bands.values)
+    whole_band = bad.all(axis=(-2, -1)).any()
+    if bad.any() and (non_finite == "reject" or whole_band):
+        problem = non_finite_problem(bands.values[bad.any(axis=(2, 3, 4))][0])
+        raise PatchProblem(path, f"a sample's bands: {problem}")
+    return bad.sum(axis=(2, 3, 4))
 
 
-def read_file(name: str, folder: Path, product: str, check: str) -> dict[str, Any]:
+def read_file(
+    name: str, folder: Path, product: str, check: str, non_finite: str = "reject"
+) -> dict[str, Any]:
     """Every (location, timestamp) pair of one file name."""
     s2_path, s1_path = folder / PRODUCTS[product] / name, folder / S1_PRODUCT / name
     if not s1_path.is_file():
         raise PatchProblem(s1_path, "missing: the S1 file of the same name as its S2 file")
     s2, s1 = open_zarr_zip(s2_path), open_zarr_zip(s1_path)
-    for path, dataset in ((s2_path, s2), (s1_path, s1)):
-        _check_bands(path, dataset, check)
+    counts = [
+        _check_bands(path, ds, check, non_finite) for path, ds in ((s2_path, s2), (s1_path, s1))
+    ]
     ids = _variable(s2_path, s2, "sample_id")
     if not np.array_equal(ids, _variable(s1_path, s1, "sample_id")):
         raise PatchProblem(s1_path, f"its samples and timestamps differ from those of {s2_path}")
@@ -106,6 +117,8 @@ def read_file(name: str, folder: Path, product: str, check: str) -> dict[str, An
     months = pd.DatetimeIndex(frame["s2_time"]).month.to_numpy()
     frame["season"] = meteorological_season(months, southern=latitude < 0)
     frame["split"] = SPLITS[folder.name]
+    if check == "full":
+        frame["non_finite_pixels"] = (counts[0] + counts[1]).ravel()
     return {"records": frame.to_dict("records")}
 
 
@@ -144,6 +157,7 @@ def index_ssl4eo_s12_zarr(
     *,
     s2_product: str = "l2a",
     check: str = "full",
+    non_finite: str = "reject",
     skip_bad: bool = False,
     workers: int = 1,
 ) -> tuple[pd.DataFrame, list[Skipped]]:
@@ -151,7 +165,7 @@ def index_ssl4eo_s12_zarr(
     if s2_product not in PRODUCTS:
         raise InputError("s2_product", f"expected one of {sorted(PRODUCTS)}, got {s2_product!r}")
     items = file_names(root, s2_product)
-    reader = functools.partial(_read_item, product=s2_product, check=check)
+    reader = functools.partial(_read_item, product=s2_product, check=check, non_finite=non_finite)
     names = [f"{folder.name}/{name}" for folder, name in items]
     results, skipped = collect(
         reader, items, names, skip_bad=skip_bad, workers=workers, names_are_ids=False
@@ -162,6 +176,6 @@ def index_ssl4eo_s12_zarr(
     return pd.DataFrame.from_records(records), skipped
 
 
-def _read_item(item: tuple[Path, str], product: str, check: str) -> dict[str, Any]:
+def _read_item(item: tuple[Path, str], product: str, check: str, non_finite: str) -> dict[str, Any]:
     folder, name = item
-    return read_file(name, folder, product, check)
+    return read_file(name, folder, product, check, non_finite)

@@ -40,6 +40,7 @@ def arguments(config: dict, wildcards) -> str:
     if "embedded" in settings:
         roots.update(EMBEDDED_ROOTS[settings["embedded"]])
     args = [settings["kind"], "--check", config["index"]["check"]]
+    args += ["--non-finite", config["index"]["non_finite"]]
     for key in ROOT_KEYS:
         if key in roots and (key != "root" or settings["kind"] != "bigearthnet-v1"):
             args += [f"--{key.replace('_', '-')}", roots[key]]
