@@ -106,4 +106,12 @@ def test_each_rule_uses_the_environment_of_its_imports() -> None:
             assert env.group(1) == expected, (rule_file.name, stage)
 
 
-TORCH_STAGES = {"shard", "pretrain", "plot-training", "evaluate", "study"}
+TORCH_STAGES = {
+    "shard",
+    "pretrain",
+    "plot-training",
+    "evaluate",
+    "study",
+    "geobench",
+    "geobench-table",
+}
