@@ -217,3 +217,16 @@ def test_table_sets_our_scores_beside_the_published_ones(tmp_path: Path) -> None
     assert table.loc["demo/thematic_climatic/moe", "m-eurosat"] == 50.0
     assert table.loc["CSMoE patch14", "m-eurosat"] == 88.3
     assert (table["source"] == "ours").sum() == 2
+
+
+def test_a_partition_with_an_empty_split_is_named(exported: Path, tmp_path: Path) -> None:
+    import json
+
+    from csmoe.geobench.evaluate import evaluate_task
+
+    folder = write_classification_task(tmp_path / "gb", n=8)
+    partition = folder / "default_partition.json"
+    partition.write_text(json.dumps(json.loads(partition.read_text()) | {"valid": []}))
+    with pytest.raises(InputError, match="default_partition.json: no samples in split"):
+        evaluate_task(exported, tmp_path / "gb", "m-eurosat", tmp_path / "r.json")
+    assert not (tmp_path / "r.json").exists()

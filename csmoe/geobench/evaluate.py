@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from csmoe.atomic import write_text
 from csmoe.devices import autocast, pick_device
+from csmoe.errors import InputError
 from csmoe.geobench.reader import TaskFolder
 from csmoe.geobench.tasks import task as find_task
 
@@ -143,6 +144,10 @@ def evaluate_task(
     task = find_task(task_name)
     folder = TaskFolder(root, task)
     splits = folder.partition(partition)
+    empty = [split for split, ids in splits.items() if not ids]
+    if empty:
+        raise InputError(folder.folder / f"{partition}_partition.json",
+                         f"no samples in split(s) {', '.join(empty)}")  # fmt: skip
     run_device = pick_device(device)
     encoder = load_encoder(encoder_path).to(run_device)
     torch.manual_seed(seed)
