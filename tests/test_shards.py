@@ -233,18 +233,20 @@ def test_corrupt_band_is_named(manifest: Path, tmp_path: Path, workers: int) -> 
     assert not (tmp_path / "out").exists()
 
 
+def add_non_finite(band: Path) -> None:
+    """NaN, +inf and -inf in the first three pixels of a float band."""
+    import rasterio
+
+    with rasterio.open(band) as src:
+        profile, values = src.profile, src.read(1)
+    values[0, :3] = [np.nan, np.inf, -np.inf]
+    with rasterio.open(band, "w", **profile) as dst:
+        dst.write(values, 1)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_nan_pixels_never_reach_a_sample(manifest: Path, tmp_path: Path, workers: int) -> None:
     """An index built with `check: header` does not decode pixels: the shard stage must."""
-    import rasterio
-
-    def add_non_finite(band: Path) -> None:
-        with rasterio.open(band) as src:
-            profile, values = src.profile, src.read(1)
-        values[0, :3] = [np.nan, np.inf, -np.inf]
-        with rasterio.open(band, "w", **profile) as dst:
-            dst.write(values, 1)
-
     path = manifest_with_damaged_band(manifest, tmp_path, 1, "s1", "VV", add_non_finite)
     with pytest.raises(InputError, match="VV.tif: 3 of 14400 pixels are NaN or infinite"):
         write_shards(path, tmp_path / "out", workers=workers)
@@ -257,13 +259,6 @@ def test_repair_policy_fills_non_finite_pixels_with_the_band_median(
     import rasterio
 
     from csmoe.data.shard_format import ShardFile
-
-    def add_non_finite(band: Path) -> None:
-        with rasterio.open(band) as src:
-            profile, values = src.profile, src.read(1)
-        values[0, :3] = [np.nan, np.inf, -np.inf]
-        with rasterio.open(band, "w", **profile) as dst:
-            dst.write(values, 1)
 
     path = manifest_with_damaged_band(manifest, tmp_path, 1, "s1", "VV", add_non_finite)
     write_shards(path, tmp_path / "out", shard_size=20, non_finite="repair", workers=2)
