@@ -96,11 +96,14 @@ def same_files(left: Path, right: Path) -> list[str]:
 
 
 def test_cpu_rules_through_slurm_equal_a_local_run(cluster: Path, tmp_path: Path) -> None:
-    local, remote = tmp_path / "local", tmp_path / "slurm"
-    for folder in (local, remote):
-        folder.mkdir()
-    result = snakemake("--cores", "2", "--configfile", str(tiny_config(local)), cwd=local)
+    # Both runs in the same working directory (the index stores absolute paths, which
+    # flow into the manifests and the provenance hashes): locally first, moved aside.
+    remote, local = tmp_path / "work", tmp_path / "local"
+    remote.mkdir()
+    result = snakemake("--cores", "2", "--configfile", str(tiny_config(remote)), cwd=remote)
     assert result.returncode == 0, result.stderr
+    remote.rename(local)
+    remote.mkdir()
     profile = cluster_profile(remote)
     result = snakemake("--profile", str(profile), "--configfile", str(tiny_config(remote)),
                        "--verbose", cwd=remote, timeout=900)  # fmt: skip
