@@ -40,10 +40,11 @@ from csmoe.data.shard_format import (
     sha256,
     shard_problem,
 )
-from csmoe.data.zarr_patch import ZARR_SUFFIX, read_zarr_pair
+from csmoe.data.zarr_patch import read_zarr_pair
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
 from csmoe.progress import progress
+from csmoe.zarr_zip import ZARR_SUFFIX
 
 MANIFEST_COLUMNS = ("patch_id", "order", "s1_name", "s2_name", "s1_dir", "s2_dir",
                     "reference_map", "multi_hot_19")  # fmt: skip

@@ -16,21 +16,14 @@ import numpy as np
 from csmoe.data.patch import SIDE, PairArrays
 from csmoe.errors import InputError
 from csmoe.finite import problem_under, repair
+from csmoe.zarr_zip import open_zarr_zip
 
-ZARR_SUFFIX = ".zarr.zip"
 FULL_SIDE = 264
 _CROP = slice((FULL_SIDE - SIDE) // 2, (FULL_SIDE - SIDE) // 2 + SIDE)
 
 
-@functools.lru_cache(maxsize=4)  # rows of a shard come from a few files, in any order
-def _dataset(path: str):
-    import xarray as xr
-    from zarr.storage import ZipStore
-
-    try:
-        return xr.open_zarr(ZipStore(path, mode="r"), zarr_format=2)
-    except Exception as error:  # zipfile, zarr and xarray raise many types for bad files
-        raise InputError(path, f"not a readable zarr zip file ({error})") from None
+# Rows of a shard come from a few files, in any order: keep the last ones open.
+_dataset = functools.lru_cache(maxsize=4)(open_zarr_zip)
 
 
 def _bands(path: str, patch_id: str, names: tuple[str, ...], non_finite: str) -> np.ndarray:

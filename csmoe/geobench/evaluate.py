@@ -76,32 +76,43 @@ def split_features(folder: TaskFolder, ids: list[str], encoder, device) -> Split
 
 def classification(train: SplitFeatures, valid: SplitFeatures, test: SplitFeatures,
                    multi_label: bool, seed: int) -> dict:  # fmt: skip
+    """One linear head per regularisation strength C, fitted once and scored on the
+    validation and test splits; the test score of the best validation C."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score, balanced_accuracy_score
     from sklearn.preprocessing import StandardScaler
 
     from csmoe.evaluation.classification import probe_scores
 
-    scaler = StandardScaler().fit(train.embeddings)
-    x = {name: scaler.transform(s.embeddings) for name, s in
-         (("train", train), ("valid", valid), ("test", test))}  # fmt: skip
+    held_out = np.concatenate([valid.embeddings, test.embeddings])
 
-    def score(c: float, split: SplitFeatures, split_x: np.ndarray) -> float:
+    def outputs(c: float) -> np.ndarray:
+        """Class scores (multi-label; standardised inside the probe) or predicted classes
+        of the validation then test samples."""
         if multi_label:
-            scores = probe_scores(x["train"], train.labels, split_x, c=c, seed=seed)
-            present = split.labels.sum(axis=0) > 0
-            return float(average_precision_score(split.labels[:, present], scores[:, present],
-                                                  average="micro"))  # fmt: skip
+            return probe_scores(train.embeddings, train.labels, held_out, c=c, seed=seed)
+        scaler = StandardScaler().fit(train.embeddings)
         model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
-        predicted = model.fit(x["train"], train.labels).predict(split_x)
+        model.fit(scaler.transform(train.embeddings), train.labels)
+        return model.predict(scaler.transform(held_out))
+
+    def metric(labels: np.ndarray, out: np.ndarray) -> float:
+        if multi_label:
+            present = labels.sum(axis=0) > 0
+            return float(average_precision_score(labels[:, present], out[:, present],
+                                                  average="micro"))  # fmt: skip
         with warnings.catch_warnings():  # a class predicted but absent from a small split
             warnings.simplefilter("ignore", UserWarning)
-            return float(balanced_accuracy_score(split.labels, predicted))
+            return float(balanced_accuracy_score(labels, out))
 
-    validation = {c: score(c, valid, x["valid"]) for c in C_GRID}
-    best = max(C_GRID, key=lambda c: (validation[c], -c))
-    return {"score": score(best, test, x["test"]),
-            "selected": {"C": best, "validation_score": validation[best]}}  # fmt: skip
+    scores = {}
+    for c in C_GRID:
+        out = outputs(c)
+        split = len(valid.embeddings)
+        scores[c] = (metric(valid.labels, out[:split]), metric(test.labels, out[split:]))
+    best = max(C_GRID, key=lambda c: (scores[c][0], -c))
+    return {"score": scores[best][1],
+            "selected": {"C": best, "validation_score": scores[best][0]}}  # fmt: skip
 
 
 def _miou(head, maps: torch.Tensor, labels: np.ndarray, classes: int) -> float:

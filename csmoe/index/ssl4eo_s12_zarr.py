@@ -32,23 +32,19 @@ from csmoe.errors import InputError
 from csmoe.finite import non_finite as non_finite_problem
 from csmoe.footprints import meteorological_season
 from csmoe.index.patches import PatchProblem, Skipped, collect
+from csmoe.zarr_zip import ZARR_SUFFIX, open_zarr_zip
 
 PRODUCTS = {"l2a": "S2L2A", "l1c": "S2L1C"}
 S1_PRODUCT = "S1GRD"
 SPLITS = {"train": "train", "val": "validation"}
 SIDE = 264
-SUFFIX = ".zarr.zip"
 
 
-def open_zarr_zip(path: Path):
-    """The xarray dataset of one ``.zarr.zip`` file (zarr format 2), lazily loaded."""
-    import xarray as xr
-    from zarr.storage import ZipStore
-
+def _open(path: Path):
     try:
-        return xr.open_zarr(ZipStore(path, mode="r"), zarr_format=2)
-    except Exception as error:  # zipfile, zarr and xarray raise many types for bad files
-        raise PatchProblem(path, f"not a readable zarr zip file ({error})") from None
+        return open_zarr_zip(path)
+    except InputError as error:  # a patch problem: skippable with --skip-bad
+        raise PatchProblem(path, error.problem) from None
 
 
 def _variable(path: Path, dataset, name: str) -> np.ndarray:
@@ -84,7 +80,7 @@ def read_file(
     s2_path, s1_path = folder / PRODUCTS[product] / name, folder / S1_PRODUCT / name
     if not s1_path.is_file():
         raise PatchProblem(s1_path, "missing: the S1 file of the same name as its S2 file")
-    s2, s1 = open_zarr_zip(s2_path), open_zarr_zip(s1_path)
+    s2, s1 = _open(s2_path), _open(s1_path)
     counts = [
         _check_bands(path, ds, check, non_finite) for path, ds in ((s2_path, s2), (s1_path, s1))
     ]
@@ -143,11 +139,12 @@ def file_names(root: Path, product: str) -> list[tuple[Path, str]]:
     for split in SPLITS:
         folder = root / split / PRODUCTS[product]
         if folder.is_dir():
-            found += [(root / split, p.name) for p in sorted(folder.glob(f"*{SUFFIX}"))]
+            found += [(root / split, p.name) for p in sorted(folder.glob(f"*{ZARR_SUFFIX}"))]
     if not found:
         raise InputError(
             root,
-            f"no {PRODUCTS[product]}/*{SUFFIX} under train/ or val/: not an SSL4EO-S12 v1.1 root",
+            f"no {PRODUCTS[product]}/*{ZARR_SUFFIX} under train/ or val/: "
+            "not an SSL4EO-S12 v1.1 root",
         )
     return found
 
