@@ -79,6 +79,11 @@ def _index_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip bad patches and list them in <out>.skipped.tsv instead of failing",
     )
     _add_non_finite(parser)
+    parser.add_argument(
+        "--cloud-threshold", type=float, default=None,
+        help="ssl4eo-s12-v1.1: flag a sample cloudy above this share of cloud and shadow "
+        "pixels (default 0.05)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="reader processes")
 
 
@@ -102,10 +107,25 @@ def _run_index(args: argparse.Namespace) -> None:
         s2_product=args.s2_product,
         check=args.check,
         non_finite=args.non_finite,
+        cloud_threshold=args.cloud_threshold,
         skip_bad=args.skip_bad,
         workers=args.workers,
     )
     print(f"indexed {count} pairs into {args.out} in {_since(start)}", file=sys.stderr)
+    _print_split_counts(args.out)
+
+
+def _print_split_counts(index_path: Path) -> None:
+    """The official evaluation splits of an index (labelled, without snow or cloud)."""
+    import pandas as pd
+
+    from csmoe.sampling.splits import split_counts
+
+    columns = ["split", "labels_19", "snow", "cloud"]
+    counts = split_counts(pd.read_parquet(index_path, columns=columns))
+    if any(counts.values()):
+        shown = ", ".join(f"{split} {n}" for split, n in counts.items())
+        print(f"evaluation splits (labelled, no snow or cloud): {shown}", file=sys.stderr)
 
 
 def _examples_arguments(parser: argparse.ArgumentParser) -> None:
@@ -263,6 +283,7 @@ def _run_report(args: argparse.Namespace) -> None:
 
 BENCH_SIZES = {
     "descriptors": 20_000, "sampling": 100_000, "synth": 2_000, "loader": 256, "model": 8,
+    "zarr": 256,
 }  # fmt: skip
 
 
@@ -443,6 +464,7 @@ def _run_eval_manifest(args: argparse.Namespace) -> None:
     with atomic_path(args.out) as tmp:
         manifest.to_parquet(tmp, index=False, compression="zstd")
     print(f"{args.split}: {len(manifest)} patches into {args.out}", file=sys.stderr)
+    _print_split_counts(args.index)
 
 
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -516,6 +538,9 @@ def _geobench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, help="e.g. m-eurosat, m-SA-crop-type")
     parser.add_argument("--partition", default="default",
                         help="partition name: default, 0.01x_train ... 1.00x_train")  # fmt: skip
+    parser.add_argument("--band-mapping", choices=("corrected", "as-named"), default="corrected",
+                        help="m-eurosat / m-brick-kiln channels by what they hold (corrected) "
+                        "or by their GEO-Bench names")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=50, help="segmentation decoder epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -535,7 +560,8 @@ def _run_geobench(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     metrics = evaluate_task(args.encoder, args.root, args.task, args.out,
-                            partition=args.partition, epochs=args.epochs, seed=args.seed,
+                            partition=args.partition, band_mapping=args.band_mapping,
+                            epochs=args.epochs, seed=args.seed,
                             device=args.device)  # fmt: skip
     print(f"{args.task}: {metrics['metric']} {metrics['score']:.4f} in {_since(start)}",
           file=sys.stderr)  # fmt: skip

@@ -30,7 +30,14 @@ def v2_patch_id(s2_name: str, tile_source: str) -> str:
 
 
 def write_v2_archive(examples: Path, root: Path) -> pd.DataFrame:
-    """A BigEarthNet v2 archive holding the six example pairs; returns its metadata."""
+    """A BigEarthNet v2 archive holding the six example pairs; returns its metadata.
+
+    As the release writes it (kai-tub/bigearthnet-pipeline,
+    ``nu-scripts/ben-metadata-finalizer.sql``, and the published files' columns):
+    ``metadata.parquet`` holds the patches without snow, cloud or shadow; the flagged ones
+    are in ``metadata_for_patches_with_snow_cloud_or_shadow.parquet`` with the same
+    columns, and carry split values too (split strings ``train``, ``validation``,
+    ``test``). Flagged examples without a v1 split get ``validation`` here."""
     rows = []
     for s1_dir in sorted((examples / "BigEarthNet-S1-v1.0").iterdir()):
         s1_name = s1_dir.name
@@ -68,8 +75,13 @@ def write_v2_archive(examples: Path, root: Path) -> pd.DataFrame:
             }
         )
     metadata = pd.DataFrame(rows)
-    metadata.to_parquet(root / "metadata.parquet", index=False)
+    flagged = metadata["contains_seasonal_snow"] | metadata["contains_cloud_or_shadow"]
+    metadata[~flagged].to_parquet(root / "metadata.parquet", index=False)
+    metadata[flagged].to_parquet(root / V2_FLAGGED_METADATA, index=False)
     return metadata
+
+
+V2_FLAGGED_METADATA = "metadata_for_patches_with_snow_cloud_or_shadow.parquet"
 
 
 def write_reference_map(grid_of: Path, path: Path, codes: list[int]) -> None:
@@ -150,12 +162,18 @@ def write_ssl4eo_archive(root: Path) -> None:
                 _ssl4eo_band(folder / f"{band}.tif", lon, lat, 264, "float32")
 
 
-# SSL4EO-S12 v1.1 (the release's README and its dataset printouts): one zarr format 2 zip
+# SSL4EO-S12 v1.1, Zarr distribution (Hugging Face embed2scale/SSL4EO-S12-v1.1-Zarr; the
+# README of DLR-MF-DAS/SSL4EO-S12-v1.1 and its dataset printouts): one zarr format 2 zip
 # per 64 locations and modality, ``<split>/<S1GRD|S2L1C|S2L2A>/ssl4eos12_<split>_seasonal_
 # data_NNNNNN.zarr.zip``, variables ``bands`` (sample, time, band, y, x) at 264 px, int16
 # for S2 and float16 dB for S1 (``vv``, ``vh``), ``sample_id`` ``<location>_<t>``,
-# ``file_id``, ``time_``, ``crs`` (UTM EPSG), pixel-centre ``x_``/``y_``, ``center_lat``/
-# ``center_lon``, and ``cloud_mask`` in the S2 files. Here: fewer locations per file.
+# ``file_id`` (S2: ``<sensing>_<granule>_T<tile>``), ``time_``, ``crs`` (UTM EPSG),
+# pixel-centre ``x_``/``y_``, ``center_lat``/``center_lon``, and ``cloud_mask`` (uint8)
+# in the S2 files with the README's classes: land 0, water 1, snow 2, thin cloud 3,
+# thick cloud 4, cloud shadow 5, no data 6. "The timestamps are chunked separately": one
+# chunk holds a timestamp of every location of the file. Here: fewer locations per file.
+SSL4EO_V11_MASK = {"land": 0, "water": 1, "snow": 2, "thin": 3, "thick": 4, "shadow": 5,
+                   "nodata": 6}  # fmt: skip
 SSL4EO_V11_S2_BANDS = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09",
                        "B11", "B12"]  # fmt: skip
 # split -> file number -> [(location, EPSG, centre easting, northing, lat, lon, cloudy rows)]
@@ -205,13 +223,26 @@ def _ssl4eo_v11_dataset(samples: list, modality: str):
         "y_": (("sample", "y"), np.array([s[3] + 1315 - 10 * np.arange(side) for s in samples])),
     }
     if not s1:
-        mask = np.zeros((n, 4, side, side), dtype=np.uint8)
-        for i, sample in enumerate(samples):
-            mask[i, 1, : sample[6]] = 1  # the second timestamp: the first rows cloudy
-        data["cloud_mask"] = (("sample", "time", "y", "x"), mask)
+        data["cloud_mask"] = (("sample", "time", "y", "x"), _v11_cloud_masks(samples, side))
     coords = {"band": band_names, "sample": [s[0] for s in samples], "time": np.arange(4),
               "x": np.arange(side), "y": np.arange(side)}  # fmt: skip
-    return xr.Dataset(data, coords=coords)
+    dataset = xr.Dataset(data, coords=coords)
+    dataset["bands"].encoding["chunks"] = (n, 1, len(band_names), side, side)
+    return dataset
+
+
+def _v11_cloud_masks(samples: list, side: int) -> np.ndarray:
+    """Class maps per sample and timestamp: t0 clear land; t1 the sample's cloudy rows of
+    thick cloud; t2 water and snow (no cloud); t3 half no data, then a quarter each of
+    thin cloud and cloud shadow among the rest (cloud share 0.5 of the pixels with data)."""
+    codes = SSL4EO_V11_MASK
+    mask = np.full((len(samples), 4, side, side), codes["land"], dtype=np.uint8)
+    for i, sample in enumerate(samples):
+        mask[i, 1, : sample[6]] = codes["thick"]
+        mask[i, 2, :100], mask[i, 2, 100:130] = codes["water"], codes["snow"]
+        mask[i, 3, :132], mask[i, 3, 132:165] = codes["nodata"], codes["thin"]
+        mask[i, 3, 165:198] = codes["shadow"]
+    return mask
 
 
 def write_zarr_zip(dataset, path: Path) -> None:
@@ -236,3 +267,9 @@ def write_ssl4eo_v11_archive(root: Path) -> None:
                 write_zarr_zip(
                     _ssl4eo_v11_dataset(samples, modality), root / split / modality / name
                 )
+
+
+def read_v2_metadata(root: Path) -> pd.DataFrame:
+    """Both metadata files of a v2 archive, as one table."""
+    files = [root / "metadata.parquet", root / V2_FLAGGED_METADATA]
+    return pd.concat([pd.read_parquet(f) for f in files if f.is_file()], ignore_index=True)

@@ -98,6 +98,24 @@ def manifest(koppen, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def eval_splits(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Disjoint query (validation) and test shard folders: the manifest's first 8 and
+    last 12 samples in selection order."""
+    import pandas as pd
+
+    from csmoe.data.shards import write_shards
+
+    table = pd.read_parquet(manifest).sort_values("order")
+    root = tmp_path_factory.mktemp("eval_splits")
+    folders = {}
+    for name, rows in (("queries", table.iloc[:8]), ("test", table.iloc[8:])):
+        rows.to_parquet(root / f"{name}.parquet")
+        write_shards(root / f"{name}.parquet", root / name, shard_size=6)
+        folders[name] = root / name
+    return folders
+
+
+@pytest.fixture(scope="session")
 def shards(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20 samples in shards of 6 (the last one holds 2), written by two workers."""
     from csmoe.data.shards import write_shards

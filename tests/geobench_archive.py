@@ -200,9 +200,20 @@ SO2SAT_S2 = ["02 - Blue", "03 - Green", "04 - Red", "05 - Vegetation Red Edge",
              "08A - Vegetation Red Edge", "11 - SWIR", "12 - SWIR"]  # fmt: skip
 
 
+# m-so2sat's published statistics of its Lee-filtered S1 intensities (GEO-Bench
+# band_stats.json as torchgeo-bench's m_so2sat.py carries them): linear values with a
+# heavy tail (VV max 9,950) and zeros (VH min 0).
+SO2SAT_LEE_STATS = {"05 - VH.LEE Filtered": (0.0615, 5.4568),
+                    "06 - VV.LEE Filtered": (0.3435, 11.8128)}  # fmt: skip
+
+
 def write_so2sat_task(root: Path, n: int = 24, seed: int = 3) -> Path:
     """An m-so2sat-like task: 8 S1 then 10 S2 float32 bands (the writer's order; h5py
-    lists them interleaved), 17 classes; the class shifts the Lee-filtered VV."""
+    lists them interleaved), 17 classes. The Lee-filtered bands are linear intensities
+    (So2Sat LCZ42 README: "Intensity of lee filtered VH/VV signal"): backscatter of
+    about -14 dB (VV) and -20 dB (VH) with speckle, a few bright targets and zero pixels;
+    the class raises VV by 3 dB per class (learnable in dB, not in z-scored linear
+    values, which the published statistics squeeze towards a constant)."""
     folder = root / "classification_v1.0" / "m-so2sat"
     rng = np.random.default_rng(seed)
     ids = _split_ids(n)
@@ -212,10 +223,50 @@ def write_so2sat_task(root: Path, n: int = 24, seed: int = 3) -> Path:
         def band(level: float, noise: float) -> np.ndarray:
             return (level + rng.normal(0, noise, (SIDE, SIDE))).astype(np.float32)
 
-        bands = {name: band(0.2 + (0.3 * label if name == "06 - VV.LEE Filtered" else 0), 0.02)
-                 for name in S1_8}  # fmt: skip
+        def intensity(db: float) -> np.ndarray:
+            values = 10 ** ((db + rng.normal(0, 1.5, (SIDE, SIDE))) / 10)
+            values.flat[rng.integers(0, SIDE * SIDE, 2)] = rng.uniform(100, 1000, 2)
+            values.flat[rng.integers(0, SIDE * SIDE, 2)] = 0.0
+            return values.astype(np.float32)
+
+        bands = {name: band(0.0, 0.2) for name in S1_8}
+        bands["06 - VV.LEE Filtered"] = intensity(-14 + 3 * label)
+        bands["05 - VH.LEE Filtered"] = intensity(-20)
         bands |= {name: band(0.1, 0.004) for name in SO2SAT_S2}
         write_sample(folder / f"{sample}.hdf5", bands, label)
-    write_band_stats(folder, S1_8 + SO2SAT_S2, 0.3, 0.4)
+    write_band_stats(folder, S1_8 + SO2SAT_S2, 0.1, 0.04)
+    stats = json.loads((folder / "band_stats.json").read_text())
+    for name, (mean, std) in SO2SAT_LEE_STATS.items():
+        stats[name] |= {"mean": mean, "std": std}
+    (folder / "band_stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True))
+    write_partitions(folder, ids)
+    return folder
+
+
+# m-brick-kiln as released: the converter (GEO-Bench make_benchmark/dataset_converters/
+# brick_kiln.py) named the 13 channels after the 13 L1C bands, but the source export
+# (mliu356/kiln-scaling notebooks/get_images.ipynb; GEO-Bench issue #29) wrote these
+# bands, in this order; the published statistics put 08A at 0.80 x 08 and 10-12 <= 255.
+BRICK_KILN_EXPORT = ["B1", "B2", "B3", "B4", "B5", "B7", "B8A", "B8", "B11", "B12",
+                     "TCI_R", "TCI_G", "TCI_B"]  # fmt: skip
+
+
+def write_brick_kiln_task(root: Path, n: int = 16, seed: int = 4) -> Path:
+    """An m-brick-kiln-like task: 13 int16 channels under the L1C names holding the
+    exported bands (100 x the channel's position + the class x 50 in every reflectance
+    band; the TCI channels 8-bit), 2 classes."""
+    folder = root / "classification_v1.0" / "m-brick-kiln"
+    rng = np.random.default_rng(seed)
+    ids = _split_ids(n)
+    for i, sample in enumerate(sum(ids.values(), [])):
+        label = i % 2
+        bands = {}
+        for position, (name, held) in enumerate(zip(S2_13, BRICK_KILN_EXPORT, strict=True), 1):
+            level = 100 + 50 * label if held.startswith("TCI") else 100 * position + 50 * label
+            bands[name] = np.full((SIDE, SIDE), level, np.int16) + rng.integers(
+                0, 3, (SIDE, SIDE), dtype=np.int16
+            )
+        write_sample(folder / f"{sample}.hdf5", bands, label)
+    write_band_stats(folder, S2_13, 0.0, 1.0)
     write_partitions(folder, ids)
     return folder

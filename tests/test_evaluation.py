@@ -52,15 +52,19 @@ def test_load_encoder_restores_weights_and_description(exported: Path) -> None:
     torch.testing.assert_close(encoder.embedding(x, "s2"), again.embedding(x, "s2"))
 
 
+def split_args(shards: Path, eval_splits: dict[str, Path]) -> list[str]:
+    return ["--train", str(shards), "--queries", str(eval_splits["queries"]),
+            "--test", str(eval_splits["test"])]  # fmt: skip
+
+
 @pytest.mark.parametrize("features", ["pretrained", "random_init", "band_stats"])
-def test_evaluate_writes_every_task(shards: Path, exported: Path, tmp_path: Path, features):
-    args = ["evaluate", "--features", features, "--encoder", str(exported), "--train",
-            str(shards), "--queries", str(shards), "--test", str(shards),
-            "--segmentation-epochs", "2", "--finetune-epochs", "1",
-            "--out", str(tmp_path)]  # fmt: skip
+def test_evaluate_writes_every_task(shards, eval_splits, exported, tmp_path, features) -> None:
+    args = ["evaluate", "--features", features, "--encoder", str(exported),
+            *split_args(shards, eval_splits), "--segmentation-epochs", "2",
+            "--finetune-epochs", "1", "--out", str(tmp_path)]  # fmt: skip
     assert main(args) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["samples"] == {"train": 20, "validation": 20, "test": 20}
+    assert metrics["samples"] == {"train": 20, "validation": 8, "test": 12}
     tuned = {"s2_finetuned"} if features != "band_stats" else set()
     assert set(metrics["classification"]) == {"s1", "s2"} | tuned
     assert 0 <= metrics["classification"]["s2"]["micro_map"] <= 1 + 1e-9
@@ -69,25 +73,39 @@ def test_evaluate_writes_every_task(shards: Path, exported: Path, tmp_path: Path
     )
     assert set(metrics["retrieval"]) == directions
     assert set(metrics["retrieval"]["s2->s2"]) == {"5", "10"}
+    assert metrics["classification"]["s2"]["selected"]["C"] > 0  # chosen on validation
     if features == "band_stats":
         assert metrics["segmentation"] is None and metrics["efficiency"] is None
-        # The same data as query and archive: each query finds itself first.
-        example = metrics["retrieval_examples"]["s2->s2"][0]
-        assert example["retrieved"][0] == example["query"]
     else:
         assert 0 <= metrics["segmentation"]["miou"] <= 1  # 14 synthetic maps of 20 samples
         assert metrics["efficiency"]["params_m"] > 1 and metrics["efficiency"]["gmac"] > 0
         assert metrics["features"]["preset"] == "csmoe_tiny"
 
 
-def test_evaluate_refuses_shards_with_other_bands(shards, exported, tmp_path, capsys) -> None:
+def test_evaluate_refuses_queries_that_are_in_the_test_archive(
+    shards: Path, eval_splits: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    """Every query would retrieve itself first: the same folder, or shared patch ids."""
+    base = ["evaluate", "--features", "band_stats", "--train", str(shards)]
+    same = [*base, "--queries", str(shards), "--test", str(shards), "--out", str(tmp_path)]
+    assert main(same) == 2
+    assert "are the test archive (--test) itself" in capsys.readouterr().err
+    overlap = [*base, "--queries", str(eval_splits["queries"]), "--test", str(shards),
+               "--out", str(tmp_path)]  # fmt: skip
+    assert main(overlap) == 2
+    assert "8 query patch(es) are also in the test archive" in capsys.readouterr().err
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_evaluate_refuses_shards_with_other_bands(shards, eval_splits, exported, tmp_path,
+                                                  capsys) -> None:  # fmt: skip
     description = json.loads(exported.with_suffix(".json").read_text())
     description["input"]["bands"]["s2"] = list(reversed(description["input"]["bands"]["s2"]))
     other = tmp_path / "encoder.safetensors"
     other.write_bytes(exported.read_bytes())
     other.with_suffix(".json").write_text(json.dumps(description))
-    args = ["evaluate", "--encoder", str(other), "--train", str(shards), "--queries",
-            str(shards), "--test", str(shards), "--out", str(tmp_path / "out")]  # fmt: skip
+    args = ["evaluate", "--encoder", str(other), *split_args(shards, eval_splits),
+            "--out", str(tmp_path / "out")]  # fmt: skip
     assert main(args) == 2
     assert "differ from the encoder's" in capsys.readouterr().err
     assert not (tmp_path / "out" / "metrics.json").exists()
@@ -95,23 +113,25 @@ def test_evaluate_refuses_shards_with_other_bands(shards, exported, tmp_path, ca
 
 def test_evaluation_manifest_takes_a_split_or_a_stratified_cap(manifest: Path) -> None:
     table = pd.read_parquet(manifest)
-    table["split"] = ["test"] * 12 + ["validation"] * 8
+    table["split"] = ["test"] * 13 + ["validation"] * 7
+    table["snow"], table["cloud"] = False, pd.NA
+    table.loc[4, "cloud"] = True  # flagged patches are in no evaluation split
     whole = evaluation_manifest(table, "test", None, seed=0)
     assert len(whole) == 12 and list(whole["order"]) == list(range(12))
+    assert table.loc[4, "patch_id"] not in set(whole["patch_id"])
     capped = evaluation_manifest(table, "test", 6, seed=0)
     assert len(capped) == 6 and set(capped["patch_id"]) < set(whole["patch_id"])
     assert capped.equals(evaluation_manifest(table, "test", 6, seed=0))
     # Each stratum (the rarest label) keeps a patch while the cap allows.
     strata = whole["stratum"].nunique()
     assert evaluation_manifest(table, "test", strata, seed=1)["stratum"].nunique() == strata
-    with pytest.raises(InputError, match="no labelled patch in the train split"):
+    with pytest.raises(InputError, match="no labelled patch without snow or cloud in the train"):
         evaluation_manifest(table, "train", None, seed=0)
     assert np.allclose(whole["weight"], 1.0)
 
 
-def test_study_table_and_figures(shards: Path, exported: Path, tmp_path: Path) -> None:
-    splits = ["--train", str(shards), "--queries", str(shards), "--test", str(shards),
-              "--segmentation-epochs", "1"]  # fmt: skip
+def test_study_table_and_figures(shards, eval_splits, exported, tmp_path: Path) -> None:
+    splits = [*split_args(shards, eval_splits), "--segmentation-epochs", "1"]
     runs = {
         "w/thematic_climatic/moe": ["--encoder", str(exported)],
         "w/baseline/random_init_moe": ["--features", "random_init", "--encoder", str(exported)],
@@ -126,7 +146,8 @@ def test_study_table_and_figures(shards: Path, exported: Path, tmp_path: Path) -
     metrics = [str(tmp_path / "eval" / name / "metrics.json") for name in runs]
     example = metrics[0]
     args = ["study", "--metrics", *metrics, "--logs", str(log / "log.jsonl"), "--examples",
-            example, "--queries", str(shards), "--archive", str(shards),
+            example, "--queries", str(eval_splits["queries"]), "--archive",
+            str(eval_splits["test"]),
             "--out", str(tmp_path / "study")]  # fmt: skip
     assert main(args) == 0
     table = pd.read_csv(tmp_path / "study" / "table.csv")
@@ -136,3 +157,17 @@ def test_study_table_and_figures(shards: Path, exported: Path, tmp_path: Path) -
     assert "| — |" in (tmp_path / "study" / "table.md").read_text()
     for figure in ("quality_vs_cost", "pretraining_loss", "expert_shares", "retrieval_examples"):
         assert (tmp_path / "study" / f"{figure}.png").stat().st_size > 5000, figure
+
+
+def test_evaluate_twice_writes_the_same_metrics_bytes(shards, eval_splits, exported,
+                                                      tmp_path: Path) -> None:  # fmt: skip
+    """metrics.json holds results only; the measured speed goes to timing.json."""
+    outputs = []
+    for name in ("a", "b"):
+        args = ["evaluate", "--encoder", str(exported), *split_args(shards, eval_splits),
+                "--segmentation-epochs", "2", "--out", str(tmp_path / name)]  # fmt: skip
+        assert main(args) == 0
+        outputs.append((tmp_path / name / "metrics.json").read_bytes())
+    assert outputs[0] == outputs[1]
+    timing = json.loads((tmp_path / "a" / "timing.json").read_text())
+    assert timing["images_per_s"] > 0 and timing["device"] == "cpu"

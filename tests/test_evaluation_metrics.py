@@ -5,6 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from csmoe.evaluation.classification import (
+    C_GRID,
+    average_accuracy,
+    probe_classes,
+    selected_probe,
+)
 from csmoe.evaluation.retrieval import retrieval_metrics, top_k
 
 
@@ -51,6 +57,22 @@ def test_top_k_orders_by_similarity_and_breaks_ties_by_index() -> None:
     assert top_k(np.array([[1.0, 0.0]]), archive, 3).tolist() == [[0, 2, 3]]
     with pytest.raises(ValueError, match="exceeds the archive"):
         top_k(np.array([[1.0, 0.0]]), archive, 5)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 7])
+def test_items_tied_at_the_kth_score_are_taken_from_the_lowest_index(k: int) -> None:
+    """Duplicated archive embeddings tie exactly; `np.argpartition` alone returns an
+    arbitrary subset of the tied items."""
+    rng = np.random.default_rng(4)
+    archive = np.repeat(rng.normal(size=(6, 4)), 40, axis=0)  # 6 distinct, 40 copies each
+    archive = archive[rng.permutation(len(archive))]
+    queries = rng.normal(size=(25, 4))
+    got = top_k(queries, archive, k)
+    for query, row in zip(queries, got, strict=True):
+        sims = [float(np.dot(query, a) / (np.linalg.norm(query) * np.linalg.norm(a)))
+                for a in archive]  # fmt: skip
+        want = sorted(range(len(archive)), key=lambda i: (-np.float32(sims[i]), i))[:k]
+        assert row.tolist() == want
 
 
 def test_identical_embeddings_retrieve_perfectly() -> None:
@@ -121,14 +143,55 @@ def test_segmentation_decoder_separates_classes_its_tokens_encode() -> None:
     assert chance["miou"] < 0.4
 
 
+def test_segmentation_charges_test_classes_absent_from_training() -> None:
+    """A test class the training maps never show is never predicted: its pixels are
+    errors and its IoU is 0 (it used to be left out of the score)."""
+    from csmoe.evaluation.segmentation import segmentation
+
+    rng = np.random.default_rng(3)
+    blocks = rng.integers(0, 2, size=(40, 4, 4))
+    token_classes = np.repeat(np.repeat(blocks, 2, axis=1), 2, axis=2)
+    maps = np.repeat(np.repeat(np.array([211, 311])[token_classes], 15, 1), 15, 2)
+    features = np.eye(2)[token_classes].transpose(0, 3, 1, 2) * 4.0
+    test_maps = maps[30:].copy()
+    test_maps[:, :60] = 512  # the top half of every test map: water, unseen in training
+    result = segmentation(features[:30], maps[:30], features[30:], test_maps, epochs=60)
+    assert result["iou"]["512"] == 0.0 and result["classes_not_in_training"] == [512]
+    assert result["pixel_accuracy"] <= 0.5 + 1e-9  # half the pixels are that class
+    seen = [result["iou"]["211"], result["iou"]["311"]]
+    assert result["miou"] == pytest.approx((seen[0] + seen[1] + 0.0) / 3)
+
+
 def test_linear_probe_learns_an_informative_feature_and_not_noise() -> None:
     from csmoe.evaluation.classification import linear_probe
 
     rng = np.random.default_rng(0)
-    labels = rng.random((400, 19)) < 0.3
+    labels = rng.random((500, 19)) < 0.3
     informative = labels + rng.normal(scale=0.3, size=labels.shape)
     noise = rng.normal(size=labels.shape)
-    good = linear_probe(informative[:300], labels[:300], informative[300:], labels[300:])
-    bad = linear_probe(noise[:300], labels[:300], noise[300:], labels[300:])
+    parts = [slice(0, 300), slice(300, 400), slice(400, 500)]  # train, validation, test
+
+    def probe(x):
+        return linear_probe(*(a for p in parts for a in (x[p], labels[p])))
+
+    good, bad = probe(informative), probe(noise)
     assert good["micro_map"] > 0.95 and good["macro_f1"] > 0.9
     assert bad["micro_map"] < 0.45 and good["classes"] == 19
+    assert good["selected"]["C"] in C_GRID and good["selected"]["validation_score"] > 0.95
+
+
+def test_probe_regularisation_is_selected_on_the_validation_split() -> None:
+    """The policy of both BigEarthNet and GEO-Bench probes: the C with the best validation
+    score, whichever C the test split would have preferred."""
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 300)
+    x = np.eye(3)[y] + rng.normal(scale=1.5, size=(300, 3))
+    x = np.hstack([x, rng.normal(size=(300, 40))])  # many noise dimensions: C matters
+    outputs, selected = selected_probe((x[:60], y[:60]), (x[60:180], y[60:180]), x[180:],
+                                       multi_label=False)  # fmt: skip
+    scores = {}
+    for c in C_GRID:
+        scores[c] = average_accuracy(y[60:180], probe_classes(x[:60], y[:60], x[60:180], c=c))
+    best = max(C_GRID, key=lambda c: (scores[c], -c))
+    assert selected == {"C": best, "validation_score": scores[best]}
+    assert outputs.shape == (120,)

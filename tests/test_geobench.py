@@ -175,7 +175,8 @@ def test_so2sat_goes_through_both_branches_and_scores_average_accuracy(
 
     from geobench_archive import write_so2sat_task
 
-    from csmoe.geobench.evaluate import C_GRID, evaluate_task
+    from csmoe.evaluation.classification import C_GRID
+    from csmoe.geobench.evaluate import evaluate_task
 
     write_so2sat_task(tmp_path / "gb")
     metrics = evaluate_task(exported, tmp_path / "gb", "m-so2sat", tmp_path / "r.json")
@@ -186,6 +187,56 @@ def test_so2sat_goes_through_both_branches_and_scores_average_accuracy(
     assert metrics["bands_missing"] == []  # the ten CSMAE S2 bands are all there
     # The class lives in the S1 VV band only: the S1 branch carries it.
     assert metrics["score"] > 0.5
+    vv = metrics["s1_db_statistics"]["06 - VV.LEE Filtered"]
+    assert -14 < vv["mean"] < -8 and 3 < vv["std"] < 8  # dB of classes at -14 ... -5 dB
+
+
+def test_so2sat_s1_intensities_are_read_in_db_with_training_statistics(tmp_path: Path) -> None:
+    """m-so2sat's Lee-filtered S1 bands are linear intensities; z-scored with the
+    published linear statistics (VV std 11.8) they are an almost constant input."""
+    import h5py
+    from geobench_archive import write_so2sat_task
+
+    from csmoe.geobench.reader import to_db
+
+    write_so2sat_task(tmp_path)
+    task = TaskFolder(tmp_path, TASKS["m-so2sat"])
+    splits = task.partition()
+    stats = task.fit_db_statistics(splits["train"])
+    train_db = []
+    for sample_id in splits["train"]:
+        with h5py.File(task.folder / f"{sample_id}.hdf5") as h5:
+            train_db.append(to_db(h5["06 - VV.LEE Filtered"][()]))
+    mean, std = np.mean(train_db), np.std(train_db)
+    assert stats["06 - VV.LEE Filtered"] == pytest.approx((mean, std), rel=1e-5)
+    sample_id = splits["test"][0]
+    sample = task.read(sample_id)
+    with h5py.File(task.folder / f"{sample_id}.hdf5") as h5:
+        raw = h5["06 - VV.LEE Filtered"][()]
+    expected = (10 * np.log10(np.maximum(raw, 1e-4)) - mean) / std
+    assert sample.s1["VV"] == pytest.approx(expected, abs=1e-4)
+    assert sample.s1["VV"].std() > 0.3 and np.isfinite(sample.s1["VH"]).all()
+
+
+@pytest.mark.parametrize("mapping", ["corrected", "as-named"])
+def test_brick_kiln_channels_feed_the_bands_the_export_wrote(tmp_path: Path, mapping: str):
+    """m-brick-kiln's channels hold B1 B2 B3 B4 B5 B7 B8A B8 B11 B12 and 8-bit true
+    colour under the 13 L1C names (GEO-Bench issue #29); channel k holds 100 x k here."""
+    from geobench_archive import write_brick_kiln_task
+
+    from csmoe.geobench.tasks import task as find_task
+
+    write_brick_kiln_task(tmp_path)
+    folder = TaskFolder(tmp_path, find_task("m-brick-kiln", mapping))
+    sample = folder.read(folder.partition()["test"][0])
+    held = {band: int(np.floor(values.min() / 100) * 100) for band, values in sample.s2.items()}
+    if mapping == "corrected":
+        assert held == {"B01": 100, "B02": 200, "B03": 300, "B04": 400, "B05": 500,
+                        "B07": 600, "B8A": 700, "B08": 800, "B11": 900, "B12": 1000}  # fmt: skip
+    else:  # the names as published: B06 gets B7, B8A gets B11, B11 and B12 are missing
+        assert held == {"B01": 100, "B02": 200, "B03": 300, "B04": 400, "B05": 500,
+                        "B06": 600, "B07": 700, "B08": 800, "B8A": 900, "B09": 1000}  # fmt: skip
+    assert folder.task.band_mapping == mapping
 
 
 def test_segmentation_keeps_the_epoch_with_the_best_validation_miou(
@@ -207,13 +258,16 @@ def test_table_sets_our_scores_beside_the_published_ones(tmp_path: Path) -> None
     from csmoe.geobench.table import geobench_table
 
     paths = []
-    for model, score in (("moe", 0.5), ("dense", 0.25)):
+    for model, score, mapping in (("moe", 0.5, "corrected"), ("dense", 0.25, "as-named")):
         path = tmp_path / "demo" / "thematic_climatic" / model / "m-eurosat.json"
         path.parent.mkdir(parents=True)
-        path.write_text(json.dumps({"task": "m-eurosat", "score": score}))
+        path.write_text(json.dumps({"task": "m-eurosat", "score": score,
+                                    "band_mapping": mapping}))  # fmt: skip
         paths.append(path)
     table = geobench_table(paths).set_index("encoder")
-    assert list(table.columns) == ["source", "m-eurosat"]
+    assert list(table.columns) == ["source", "band_mapping", "m-eurosat"]
+    assert table.loc["demo/thematic_climatic/dense", "band_mapping"] == "as-named"
+    assert table.loc["CSMoE patch14", "band_mapping"] == "unknown"
     assert table.loc["demo/thematic_climatic/moe", "m-eurosat"] == 50.0
     assert table.loc["CSMoE patch14", "m-eurosat"] == 88.3
     assert (table["source"] == "ours").sum() == 2

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from archives import read_v2_metadata
 
 from csmoe.bigearthnet import nomenclature
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
@@ -16,6 +17,8 @@ from csmoe.cli import main
 from csmoe.errors import InputError
 from csmoe.index import build_index
 from csmoe.index.table import read_index
+from csmoe.sampling.pool import training_pool
+from csmoe.sampling.splits import evaluation_manifest, split_counts
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +43,7 @@ def test_v2_footprints_match_the_v1_json_of_the_same_patch(
 def test_v2_rows_carry_metadata_labels_and_reference_maps(
     v2_index: pd.DataFrame, v2_root: Path
 ) -> None:
-    metadata = pd.read_parquet(v2_root / "metadata.parquet").set_index("patch_id")
+    metadata = read_v2_metadata(v2_root).set_index("patch_id")
     for row in v2_index.itertuples():
         meta = metadata.loc[row.patch_id]
         assert list(row.labels_19) == sorted(meta["labels"])
@@ -52,6 +55,23 @@ def test_v2_rows_carry_metadata_labels_and_reference_maps(
         assert row.tile == row.patch_id.split("_")[5].removeprefix("T")
         assert row.labels is None
     assert v2_index["season"].notna().all()
+
+
+def test_v2_evaluation_splits_leave_out_snow_and_cloud_patches(
+    v2_index: pd.DataFrame, v2_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """reBEN's flagged patches carry split values in their own metadata file, but the
+    published splits leave them out (train 237,871 / validation 122,342 / test 119,825)."""
+    flagged = v2_index[v2_index["snow"] | v2_index["cloud"]]
+    assert len(flagged) == 1 and flagged["split"].iloc[0] == "validation"
+    assert split_counts(v2_index) == {"train": 4, "validation": 0, "test": 1}
+    with pytest.raises(InputError, match="no labelled patch without snow or cloud"):
+        evaluation_manifest(v2_index, "validation", None, seed=0)
+    assert main(["index", "bigearthnet-v2", "--root", str(v2_root),
+                 "--out", str(tmp_path / "v2.parquet")]) == 0  # fmt: skip
+    assert "evaluation splits (labelled, no snow or cloud): train 4, validation 0, test 1" in (
+        capsys.readouterr().err
+    )
 
 
 def test_v2_without_metadata_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -79,7 +99,7 @@ def test_v1_finds_reference_maps_in_the_v2_layout(
     build_index("bigearthnet-v1", out, s1_root=examples / S1_ROOT, s2_root=examples / S2_ROOT,
                 reference_root=v2_root / "Reference_Maps")  # fmt: skip
     index = read_index(out)
-    metadata = pd.read_parquet(v2_root / "metadata.parquet").set_index("s2v1_name")
+    metadata = read_v2_metadata(v2_root).set_index("s2v1_name")
     for row in index.itertuples():
         v2_id = metadata.loc[row.s2_name, "patch_id"]
         assert row.reference_map.endswith(f"{v2_id}/{v2_id}_reference_map.tif")
@@ -204,9 +224,37 @@ def test_ssl4eo_v11_zarr_files_give_one_row_per_location_and_timestamp(
     assert (row.utm_lrx - row.utm_ulx, row.utm_uly - row.utm_lry) == (2640.0, 2640.0)
     lon, lat = row.geometry.centroid.coords[0]
     assert lon == pytest.approx(125.6, abs=0.05) and lat == pytest.approx(42.66, abs=0.05)
-    assert index.loc["0060573_1", "cloud_share"] == pytest.approx(66 / 264)
-    assert index.loc["0060573_0", "cloud_share"] == 0.0
     assert index.loc["0060573_0", "season"] == "Spring"  # November, southern hemisphere
+    assert set(index["tile"]) == {"51TXG"}  # the end of every S2 file id
+
+
+def test_ssl4eo_v11_cloud_share_counts_cloud_classes_over_pixels_with_data(
+    ssl4eo_v11_root: Path, tmp_path: Path
+) -> None:
+    """The release's cloud mask is a class map (land 0, water 1, snow 2, thin cloud 3,
+    thick cloud 4, shadow 5, no data 6): water and snow are not cloud, no data is not a
+    pixel of the share; the cloud flag is the share above the threshold."""
+    out = tmp_path / "v11.parquet"
+    build_index("ssl4eo-s12-v1.1", out, root=ssl4eo_v11_root, cloud_threshold=0.3)
+    index = read_index(out).set_index("patch_id")
+    shares = index.loc[[f"0060573_{t}" for t in range(4)], ["cloud_share", "nodata_share"]]
+    assert shares["cloud_share"].tolist() == pytest.approx([0.0, 66 / 264, 0.0, 0.5])
+    assert shares["nodata_share"].tolist() == pytest.approx([0.0, 0.0, 0.0, 0.5])
+    assert index.loc["0080717_1", "cloud_share"] == 0.0  # no cloudy rows at that location
+    flags = index.loc[[f"0060573_{t}" for t in range(4)], "cloud"].tolist()
+    assert flags == [False, False, False, True]  # 0.25 and 0.5 against 0.3
+    pool, removed = training_pool(read_index(out), cloud=True)
+    assert "0060573_3" not in set(pool["patch_id"]) and removed["cloud"] == 2  # t3, 2 train
+    build_index("ssl4eo-s12-v1.1", out, root=ssl4eo_v11_root)  # default threshold 0.05
+    assert read_index(out).set_index("patch_id").loc["0060573_1", "cloud"]
+
+
+def test_ssl4eo_v11_webdataset_distribution_is_named(tmp_path: Path) -> None:
+    shard = tmp_path / "train" / "S2L2A" / "ssl4eos12_shard_000001.tar"
+    shard.parent.mkdir(parents=True)
+    shard.write_bytes(b"")
+    with pytest.raises(InputError, match="WebDataset distribution of SSL4EO-S12 v1.1"):
+        build_index("ssl4eo-s12-v1.1", tmp_path / "x.parquet", root=tmp_path)
 
 
 def test_ssl4eo_v11_file_without_its_s1_partner_is_named(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -185,6 +186,41 @@ def test_mean_nn_km_oracle() -> None:
     a = np.sin(dphi / 2) ** 2 + np.cos(phi[:, None]) * np.cos(phi[None]) * np.sin(dlam / 2) ** 2
     pairwise = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
     assert mean_nn_km(table) == pytest.approx(brute_force_nn(pairwise).mean())
+
+
+def test_farthest_points_never_repeat_coinciding_rows() -> None:
+    """8 identical rows, 5 asked: 5 distinct rows (was row 0 five times)."""
+    from csmoe.sampling.spread import farthest_points, spread_selection
+
+    assert sorted(farthest_points(np.zeros((8, 3)), 5).tolist()) == [0, 1, 2, 3, 4]
+    twins = np.repeat(np.eye(3), 4, axis=0)  # 3 points, 4 rows each
+    picked = farthest_points(twins, 9)
+    assert len(set(picked.tolist())) == 9
+    assert {int(p) // 4 for p in picked[:3]} == {0, 1, 2}  # distinct points first
+    rng = np.random.default_rng(0)
+    chosen = spread_selection(np.zeros((8, 2)), np.zeros((8, 4)), 5, rng)
+    assert len(set(chosen.tolist())) == 5
+
+
+def test_locations_listed_once_per_timestamp_give_distinct_patches(tmp_path: Path) -> None:
+    """SSL4EO-S12 lists each location once per timestamp (same footprint and
+    descriptors): a stratum's quota is filled with distinct patches, every location
+    first, and the metrics count the distinct footprints."""
+    pool = make_pool(48, seed=3)
+    pool["patch_id"] = [f"{i // 4:07d}_{i % 4}" for i in range(48)]
+    location_rows = pool.iloc[::4]
+    repeated = location_rows.loc[location_rows.index.repeat(4)].reset_index(drop=True)
+    repeated["patch_id"] = pool["patch_id"].to_numpy()
+    repeated["split"] = "train"
+    repeated["snow"] = repeated["cloud"] = False
+    path = tmp_path / "descriptors.parquet"
+    gpd.GeoDataFrame(repeated, geometry="geometry", crs="EPSG:4326").to_parquet(path)
+    metrics_path = tmp_path / "m.json"
+    manifest = run_sampling(path, "thematic_climatic", tmp_path / "m.parquet", metrics_path,
+                            size=30, seed=0, landcover_level="none")  # fmt: skip
+    assert manifest["patch_id"].is_unique and len(manifest) == 30
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics["shortfall"] == 0 and metrics["distinct_footprints"] == 12
 
 
 def test_run_sampling_writes_manifest_and_metrics_atomically(tmp_path: Path) -> None:

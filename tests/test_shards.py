@@ -332,3 +332,33 @@ def test_ssl4eo_v11_pairs_are_sharded_as_centre_crops(
     assert (s2[:, 1] == 1000 + 100 * 8 + columns).all()  # B8A is band 8
     rows = (-30 + np.arange(72, 192) / 10).astype(np.float16)
     assert (s1[:, 0] == rows[:, None]).all() and (s1[:, 1] == rows[:, None]).all()
+
+
+def test_ssl4eo_v11_chunks_are_decoded_once_for_all_their_pairs(
+    ssl4eo_v11_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release chunks bands by timestamp, many locations per chunk: a chunk read per
+    pair decoded the same chunk again for every pair (about 10x the cost)."""
+    from collections import Counter
+
+    from zarr.storage import ZipStore
+
+    from csmoe.index import build_index
+
+    reads: Counter = Counter()
+    original = ZipStore.get
+
+    async def counting_get(self, key, *args, **kwargs):
+        if key.startswith("bands/") and not key.endswith((".zarray", ".zattrs")):
+            reads[(Path(self.path).parent.name, key)] += 1
+        return await original(self, key, *args, **kwargs)
+
+    build_index("ssl4eo-s12-v1.1", tmp_path / "index.parquet", root=ssl4eo_v11_root)
+    index = pd.read_parquet(tmp_path / "index.parquet")
+    manifest = index[index["split"] == "train"].sample(frac=1, random_state=0)
+    manifest.assign(order=range(len(manifest))).to_parquet(tmp_path / "manifest.parquet")
+    monkeypatch.setattr(ZipStore, "get", counting_get)
+    write_shards(tmp_path / "manifest.parquet", tmp_path / "shards", shard_size=3)
+    # Two locations x four timestamps, one chunk per timestamp and file, each read once.
+    assert len(reads) == 8 and set(reads.values()) == {1}
+    assert {modality for modality, _ in reads} == {"S2L2A", "S1GRD"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -215,6 +216,31 @@ def test_end_to_end_run_on_a_tiny_config(tiny_run: Path) -> None:
     assert (published["m-eurosat"], published["m-SA-crop-type"]) == (86.2, 38.6)
     rerun = snakemake(*TINY_ARGS, "--directory", str(tmp_path), "-n", cwd=tmp_path)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+
+# What differs between two identical runs (README, "Outputs"): measured speed only.
+NOT_BYTE_IDENTICAL = ("timing.jsonl", "timing.json", "timing.csv")
+
+
+def test_a_second_run_gives_byte_identical_results(tiny_run: Path, tmp_path: Path) -> None:
+    """The same config (the same archive paths) from another working directory: every
+    file under results/ the same bytes, except the measured timings."""
+    second = tmp_path / "second run"
+    second.mkdir()
+    shutil.copy(tiny_run / "tiny.yaml", second / "tiny.yaml")
+    result = snakemake(*TINY_ARGS, "--directory", str(second), cwd=second)
+    assert result.returncode == 0, result.stderr
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and p.name not in NOT_BYTE_IDENTICAL}  # fmt: skip
+
+    first, again = files(tiny_run / "results"), files(second / "results")
+    assert first.keys() == again.keys()
+    differ = [name for name in first if first[name] != again[name]]
+    assert not differ, differ
+    timings = [p.name for p in (second / "results").rglob("timing*")]
+    assert "timing.jsonl" in timings  # the measurements exist, in their own files
 
 
 def test_changing_alpha_reruns_only_the_thematic_climatic_sampling(tiny_run: Path) -> None:

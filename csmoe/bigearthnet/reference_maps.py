@@ -25,6 +25,9 @@ import pandas as pd
 from csmoe.errors import InputError
 
 METADATA = "metadata.parquet"
+# Beside it, the release lists its 69,450 snow/cloud patches in a second file of the
+# same columns (kai-tub/bigearthnet-pipeline, nu-scripts/ben-metadata-finalizer.sql).
+FLAGGED_METADATA = "metadata_for_patches_with_snow_cloud_or_shadow.parquet"
 _TILE_SOURCE = re.compile(r"_(?P<orbit>R\d{3})_(?P<tile>T\d{2}[A-Z]{3})_")
 
 
@@ -46,7 +49,8 @@ def map_path(root: str | os.PathLike[str], v2_id: str) -> Path:
 
 
 def v1_to_v2_ids(metadata: str | os.PathLike[str]) -> dict[str, str]:
-    """v1 S2 name -> v2 patch id, from a BigEarthNet v2 ``metadata.parquet``."""
+    """v1 S2 name -> v2 patch id, from a BigEarthNet v2 ``metadata.parquet`` (and the
+    snow/cloud metadata file beside it, when present)."""
     metadata = Path(metadata)
     if not metadata.is_file():
         raise InputError(
@@ -54,13 +58,19 @@ def v1_to_v2_ids(metadata: str | os.PathLike[str]) -> dict[str, str]:
             "BigEarthNet v2 metadata.parquet not found: it maps v1 S2 names to the v2 ids "
             "under which reference maps are stored (give it with --reference-metadata)",
         )
-    try:
-        table = pd.read_parquet(metadata, columns=["patch_id", "s2v1_name"])
-    except Exception as error:  # pyarrow raises several types for bad or foreign files
-        raise InputError(
-            metadata, f"not a BigEarthNet v2 metadata file with patch_id, s2v1_name ({error})"
-        ) from None
+    flagged = metadata.with_name(FLAGGED_METADATA)
+    paths = [metadata] + ([flagged] if flagged.is_file() and flagged != metadata else [])
+    table = pd.concat([_names(path) for path in paths], ignore_index=True)
     twice = table["s2v1_name"].duplicated()
     if twice.any():
         raise InputError(metadata, f"s2v1_name {table['s2v1_name'][twice].iloc[0]} repeated")
     return dict(zip(table["s2v1_name"].astype(str), table["patch_id"].astype(str), strict=True))
+
+
+def _names(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path, columns=["patch_id", "s2v1_name"])
+    except Exception as error:  # pyarrow raises several types for bad or foreign files
+        raise InputError(
+            path, f"not a BigEarthNet v2 metadata file with patch_id, s2v1_name ({error})"
+        ) from None

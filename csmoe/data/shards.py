@@ -11,7 +11,9 @@ Layout of a shard folder::
 
 Samples keep the manifest's selection order. Sentinel-2 20 m (and 60 m) bands are
 resampled to 10 m once, bicubically, and rounded back to integer reflectance; SSL4EO-S12
-v1.1 pairs (264 px at 10 m) are cropped to their centre 120 px (`zarr_patch`); Sentinel-1
+v1.1 pairs (264 px at 10 m) are cropped to their centre 120 px, a zarr file at a time
+into a temporary crop cache beside the output (`zarr_patch`; it holds as many bytes as
+the shards of those pairs, and is removed when the shards are written); Sentinel-1
 dB values are stored as float16 (0.016 dB resolution at 20 dB, far below speckle).
 Writing is deterministic and atomic (the folder appears complete or not at all), so a
 killed run, rerun, yields byte-identical shards.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +43,7 @@ from csmoe.data.shard_format import (
     sha256,
     shard_problem,
 )
-from csmoe.data.zarr_patch import read_zarr_pair
+from csmoe.data.zarr_patch import CropCache, fill_from_file
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
 from csmoe.progress import progress
@@ -80,7 +83,7 @@ def missing_patches(manifest: pd.DataFrame) -> pd.Series:
 
 
 def _shard_tensors(
-    rows: pd.DataFrame, s2_bands: tuple[str, ...], non_finite: str
+    rows: pd.DataFrame, s2_bands: tuple[str, ...], non_finite: str, crops: CropCache | None
 ) -> tuple[dict, dict]:
     n = len(rows)
     s2 = np.empty((n, len(s2_bands), SIDE, SIDE), dtype=np.uint16)
@@ -90,7 +93,7 @@ def _shard_tensors(
     labels = np.zeros((n, 19), dtype=np.uint8)
     sums = np.zeros((len(s2_bands) + len(S1), 2), dtype=np.float64)
     for i, row in enumerate(rows.itertuples()):
-        pair = _read(row, s2_bands, non_finite)
+        pair = _read(row, s2_bands, non_finite, crops)
         s2[i] = np.clip(np.rint(pair.s2), 0, 65535)
         s1[i] = pair.s1
         if pair.reference_map is not None:
@@ -108,21 +111,28 @@ def _shard_tensors(
     return tensors, {"metadata": metadata, "sums": sums, "pixels": n * SIDE * SIDE}
 
 
-def _read(row, s2_bands: tuple[str, ...], non_finite: str) -> PairArrays:
-    """A manifest row's pixels: GeoTIFF folders (BigEarthNet), or zarr zip files
-    (SSL4EO-S12 v1.1: the row's S1 and S2 files hold many samples)."""
-    if str(row.s2_dir).endswith(ZARR_SUFFIX):
-        return read_zarr_pair(row.s2_dir, row.s1_dir, row.patch_id, s2_bands,
-                              non_finite=non_finite)  # fmt: skip
+def _read(row, s2_bands: tuple[str, ...], non_finite: str, crops: CropCache | None) -> PairArrays:
+    """A manifest row's pixels: GeoTIFF folders (BigEarthNet), or the crop cache filled
+    from zarr zip files (SSL4EO-S12 v1.1), at the row's manifest position."""
+    if _is_zarr(row.s2_dir):
+        position = row.Index
+        s2, s1 = crops.array("s2")[position], crops.array("s1")[position]
+        return PairArrays(s2.astype(np.float32), s1.astype(np.float32), None)
     ref_path = row.reference_map if isinstance(row.reference_map, str) else None
     return read_pair(row.s2_dir, row.s2_name, row.s1_dir, row.s1_name, ref_path, s2_bands,
                      non_finite=non_finite)  # fmt: skip
 
 
+def _is_zarr(s2_dir) -> bool:
+    return str(s2_dir).endswith(ZARR_SUFFIX)
+
+
 def write_shard(
-    rows: pd.DataFrame, path: Path, s2_bands: tuple[str, ...], non_finite: str = "reject"
-) -> dict:
-    tensors, info = _shard_tensors(rows, s2_bands, non_finite)
+    rows: pd.DataFrame, path: Path, s2_bands: tuple[str, ...], non_finite: str = "reject",
+    crops: CropCache | None = None,
+) -> dict:  # fmt: skip
+    """One shard of `rows` (indexed by manifest position, where `crops` holds them)."""
+    tensors, info = _shard_tensors(rows, s2_bands, non_finite, crops)
     save_file(tensors, str(path), metadata=info["metadata"])
     publish_mode(path)
     return {
@@ -167,18 +177,14 @@ def write_shards(
     if kept.empty:
         raise InputError(manifest_path, "no patch of the manifest is in the archive")
     remove_stale(out)
-    with atomic_dir(out) as tmp:
+    bands = tuple(s2_bands)
+    with atomic_dir(out) as tmp, tempfile.TemporaryDirectory(dir=out.parent) as scratch:
+        crops = _crop_zarr_pairs(kept, Path(scratch), bands, non_finite, workers)
         parts = [kept.iloc[i : i + shard_size] for i in range(0, len(kept), shard_size)]
         paths = [tmp / f"shard-{k:05d}.safetensors" for k in range(len(parts))]
-        bands = tuple(s2_bands)
-        if workers > 1:
-            with process_pool(workers) as pool:
-                done = pool.map(write_shard, parts, paths, [bands] * len(parts),
-                                [non_finite] * len(parts))  # fmt: skip
-                shards = list(progress(done, len(parts), "shards", "shards"))
-        else:
-            done = map(write_shard, parts, paths, [bands] * len(parts), [non_finite] * len(parts))
-            shards = list(progress(done, len(parts), "shards", "shards"))
+        same = {"s2_bands": bands, "non_finite": non_finite, "crops": crops}
+        shards = list(progress(_map(write_shard, workers, parts, paths, **same), len(parts),
+                               "shards", "shards"))  # fmt: skip
         statistics = _statistics(shards, bands + S1, stats)
         stats_json = json.dumps({"source": stats, "bands": statistics}, indent=2, allow_nan=False)
         write_text(tmp / STATS, stats_json)
@@ -196,6 +202,37 @@ def write_shards(
         }
         write_text(tmp / INDEX, json.dumps(index, indent=2) + "\n")
     return index
+
+
+def _map(function, workers: int, *iterables, **same):
+    """`function` over the iterables, in order, in `workers` processes when above 1."""
+    import functools
+
+    call = functools.partial(function, **same)
+    if workers <= 1:
+        yield from map(call, *iterables)
+        return
+    with process_pool(workers) as pool:
+        yield from pool.map(call, *iterables)
+
+
+def _crop_zarr_pairs(kept: pd.DataFrame, scratch: Path, bands: tuple[str, ...],
+                     non_finite: str, workers: int) -> CropCache | None:  # fmt: skip
+    """The centre crops of the zarr-backed rows, read a file pair at a time (each chunk
+    decoded once), or None when no row is zarr-backed."""
+    zarr_rows = kept[kept["s2_dir"].map(_is_zarr)]
+    if zarr_rows.empty:
+        return None
+    crops = CropCache.create(scratch, len(kept), bands)
+    groups = list(zarr_rows.groupby(["s2_dir", "s1_dir"], sort=True))
+    positions = [group.index.to_numpy() for _, group in groups]
+    ids = [list(group["patch_id"]) for _, group in groups]
+    s2_paths, s1_paths = [key[0] for key, _ in groups], [key[1] for key, _ in groups]
+    done = _map(fill_from_file, workers, [crops] * len(groups), positions, ids, s2_paths,
+                s1_paths, non_finite=non_finite)  # fmt: skip
+    for _ in progress(done, len(groups), "zarr files", "files"):
+        pass
+    return crops
 
 
 def verify_shards(folder: str | os.PathLike[str]) -> int:

@@ -1,5 +1,7 @@
-"""Cost of an encoder: parameters, GMAC of one S2 pass (batch 1, one multiply-add = one
-operation) and images/s measured on the machine that runs the evaluation."""
+"""Cost of an encoder: parameters and GMAC of one S2 pass (batch 1, one multiply-add = one
+operation), which are properties of the encoder, and images/s measured on the machine
+that runs the evaluation, which is not (it goes to ``timing.json``, beside the
+deterministic ``metrics.json``)."""
 
 from __future__ import annotations
 
@@ -25,13 +27,17 @@ def images_per_second(encoder, device: torch.device, batch: int = BATCH) -> floa
     return batch / seconds
 
 
-def efficiency(encoder, device: torch.device) -> dict:
+def efficiency(encoder) -> dict:
+    """Parameters (millions) and GMAC of one S2 pass at the encoder's input side."""
+    device = next(encoder.parameters()).device
     cost = encoder_cost(encoder.cpu(), encoder.img_size, "s2")
     encoder.to(device)
+    return {"params_m": cost["params"] / 1e6, "gmac": cost["gmac"], "img": cost["img"]}
+
+
+def throughput(encoder, device: torch.device) -> dict:
+    """S2 images per second of the encoder on `device` (a measurement, not a result)."""
     return {
-        "params_m": cost["params"] / 1e6,
-        "gmac": cost["gmac"],
-        "img": cost["img"],
         "images_per_s": images_per_second(encoder, device),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
     }

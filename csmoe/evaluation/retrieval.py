@@ -31,11 +31,22 @@ def top_k(query_emb: np.ndarray, archive_emb: np.ndarray, k: int) -> np.ndarray:
     out = np.empty((len(queries), k), dtype=np.int64)
     for lo in range(0, len(queries), QUERY_CHUNK):
         sim = queries[lo : lo + QUERY_CHUNK] @ archive.T
-        candidates = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        candidates = _top_k_set(sim, k)
         scores = np.take_along_axis(sim, candidates, axis=1)
         order = np.lexsort((candidates, -scores), axis=1)  # by score, then index
         out[lo : lo + QUERY_CHUNK] = np.take_along_axis(candidates, order, axis=1)
     return out
+
+
+def _top_k_set(sim: np.ndarray, k: int) -> np.ndarray:
+    """(rows, k) indices of the k highest scores per row, items tied with the k-th score
+    taken from the lowest index up (`np.argpartition` alone picks an arbitrary subset)."""
+    kth = -np.partition(-sim, k - 1, axis=1)[:, k - 1 : k]
+    above = sim > kth
+    tied = sim == kth
+    room = k - above.sum(axis=1, keepdims=True)  # tied items that still fit
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= room))
+    return np.nonzero(chosen)[1].reshape(len(sim), k)
 
 
 def retrieval_metrics(query_emb, query_labels, archive_emb, archive_labels, k: int) -> dict:

@@ -9,9 +9,11 @@ pixels whose CLC code is not a class are left out): a linear head on one token c
 resolve its pixels, and the loss at the token grid costs 1/225 of a 10 m loss for patch
 15 (AdamW, lr 1e-2, weight decay 1e-4, batches of 32, seeded).
 
-Classes: the CLC level-3 codes found in the training maps (0 = no map). Scores on the
-test split: per-class IoU (from one confusion matrix over all pixels) and mIoU over the
-classes that occur in the test maps or the predictions.
+Classes: the CLC level-3 codes found in the training or the test maps (0 = no map). A
+class that occurs only in the test maps is one the decoder never learnt: it stays among
+the outputs, its pixels count as errors and its IoU as 0, so the model is charged for it.
+Scores on the test split: per-class IoU (from one confusion matrix over all pixels) and
+mIoU over the classes that occur in the test maps or the predictions.
 """
 
 from __future__ import annotations
@@ -102,9 +104,9 @@ def upsampled_logits(head: torch.nn.Conv2d, maps: torch.Tensor, side: int) -> to
 def segmentation(train_maps, train_ref, test_maps, test_ref, *, epochs: int = 30,
                  seed: int = 0) -> dict:  # fmt: skip
     """Train the decoder on (token maps, reference maps) and score it on the test pairs."""
-    codes = class_codes(train_ref)
-    if len(codes) < 2:
+    if len(class_codes(train_ref)) < 2:
         return {"miou": None, "note": "fewer than two classes in the training maps"}
+    codes = np.union1d(class_codes(train_ref), class_codes(test_ref))
     train_y, test_y = to_classes(train_ref, codes), to_classes(test_ref, codes)
     head = train_decoder(torch.from_numpy(train_maps), train_y, len(codes), epochs=epochs,
                          seed=seed)  # fmt: skip
@@ -122,6 +124,7 @@ def segmentation(train_maps, train_ref, test_maps, test_ref, *, epochs: int = 30
             str(int(c)): (None if np.isnan(v) else float(v))
             for c, v in zip(codes, iou, strict=True)
         },
+        "classes_not_in_training": [int(c) for c in np.setdiff1d(codes, class_codes(train_ref))],
         "train_samples": len(train_maps),
         "test_samples": len(test_maps),
     }

@@ -1,14 +1,17 @@
 """A frozen encoder on one GEO-Bench task, as the public CSMoE-protocol reproduction
 reads the paper's Table IV protocol.
 
-- **Inputs**: each task's bands z-scored with its ``band_stats.json``, mapped by name onto
-  the encoder's S2 bands (a band the task lacks is 0, its mean after z-scoring; the
-  metrics list the missing ones), resized bilinearly to the encoder's input side (224 px
-  for the study presets). m-so2sat's Lee-filtered VV and VH also go through the S1
-  branch, and its features are the S2 and S1 embeddings side by side.
-- **Classification**: a linear head (logistic regression on standardised pooled
-  features) whose regularisation is selected on the validation split; metric micro mAP
-  for m-bigearthnet, average accuracy (mean per-class recall) for the others.
+- **Inputs**: each task's bands z-scored with its ``band_stats.json``, mapped onto the
+  encoder's S2 bands by the task's band mapping (``corrected`` by default, see
+  `csmoe.geobench.tasks`; a band the task lacks is 0, its mean after z-scoring; the
+  metrics list the missing ones and the mapping), resized bilinearly to the encoder's
+  input side (224 px for the study presets). m-so2sat's Lee-filtered VV and VH go
+  through the S1 branch in dB (z-scored with the training split's dB statistics), and
+  its features are the S2 and S1 embeddings side by side.
+- **Classification**: the study's probe policy (`csmoe.evaluation.classification`): a
+  linear head on standardised pooled features whose regularisation is selected on the
+  validation split; metric micro mAP for m-bigearthnet, average accuracy (mean
+  per-class recall) for the others.
 - **Segmentation**: a light decoder, one 1x1 convolution on the last block's S2 token
   map (simpler than UPerNet; `csmoe.evaluation.segmentation`), trained for `epochs`
   with the epoch selected by validation mIoU; logits are upsampled bilinearly to the
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +34,6 @@ from csmoe.errors import InputError
 from csmoe.geobench.reader import TaskFolder
 from csmoe.geobench.tasks import task as find_task
 
-C_GRID = (0.01, 0.1, 1.0, 10.0)
 BATCH = 32
 
 
@@ -76,43 +77,15 @@ def split_features(folder: TaskFolder, ids: list[str], encoder, device) -> Split
 
 def classification(train: SplitFeatures, valid: SplitFeatures, test: SplitFeatures,
                    multi_label: bool, seed: int) -> dict:  # fmt: skip
-    """One linear head per regularisation strength C, fitted once and scored on the
-    validation and test splits; the test score of the best validation C."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import average_precision_score, balanced_accuracy_score
-    from sklearn.preprocessing import StandardScaler
+    """The test score of the probe the validation split selected."""
+    from csmoe.evaluation.classification import average_accuracy, micro_map, selected_probe
 
-    from csmoe.evaluation.classification import probe_scores
-
-    held_out = np.concatenate([valid.embeddings, test.embeddings])
-
-    def outputs(c: float) -> np.ndarray:
-        """Class scores (multi-label; standardised inside the probe) or predicted classes
-        of the validation then test samples."""
-        if multi_label:
-            return probe_scores(train.embeddings, train.labels, held_out, c=c, seed=seed)
-        scaler = StandardScaler().fit(train.embeddings)
-        model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
-        model.fit(scaler.transform(train.embeddings), train.labels)
-        return model.predict(scaler.transform(held_out))
-
-    def metric(labels: np.ndarray, out: np.ndarray) -> float:
-        if multi_label:
-            present = labels.sum(axis=0) > 0
-            return float(average_precision_score(labels[:, present], out[:, present],
-                                                  average="micro"))  # fmt: skip
-        with warnings.catch_warnings():  # a class predicted but absent from a small split
-            warnings.simplefilter("ignore", UserWarning)
-            return float(balanced_accuracy_score(labels, out))
-
-    scores = {}
-    for c in C_GRID:
-        out = outputs(c)
-        split = len(valid.embeddings)
-        scores[c] = (metric(valid.labels, out[:split]), metric(test.labels, out[split:]))
-    best = max(C_GRID, key=lambda c: (scores[c][0], -c))
-    return {"score": scores[best][1],
-            "selected": {"C": best, "validation_score": scores[best][0]}}  # fmt: skip
+    outputs, selected = selected_probe(
+        (train.embeddings, train.labels), (valid.embeddings, valid.labels), test.embeddings,
+        multi_label=multi_label, seed=seed,
+    )  # fmt: skip
+    metric = micro_map if multi_label else average_accuracy
+    return {"score": metric(test.labels, outputs), "selected": selected}
 
 
 def _miou(head, maps: torch.Tensor, labels: np.ndarray, classes: int) -> float:
@@ -145,6 +118,7 @@ def evaluate_task(
     out: str | os.PathLike[str],
     *,
     partition: str = "default",
+    band_mapping: str = "corrected",
     epochs: int = 50,
     seed: int = 0,
     device: str = "auto",
@@ -152,13 +126,14 @@ def evaluate_task(
     """Score `encoder_path` on one task and write ``metrics.json``-style JSON to `out`."""
     from csmoe.models.export import load_encoder
 
-    task = find_task(task_name)
+    task = find_task(task_name, band_mapping)
     folder = TaskFolder(root, task)
     splits = folder.partition(partition)
     empty = [split for split, ids in splits.items() if not ids]
     if empty:
         raise InputError(folder.folder / f"{partition}_partition.json",
                          f"no samples in split(s) {', '.join(empty)}")  # fmt: skip
+    db_stats = folder.fit_db_statistics(splits["train"]) if task.s1_linear else {}
     run_device = pick_device(device)
     encoder = load_encoder(encoder_path).to(run_device)
     torch.manual_seed(seed)
@@ -180,6 +155,8 @@ def evaluate_task(
         "input_side": encoder.img_size,
         "bands_missing": [b for b in s2_bands if b not in task.s2],
         "bands_unused": list(task.unused),
+        "band_mapping": task.band_mapping,
+        "s1_db_statistics": {name: {"mean": m, "std": s} for name, (m, s) in db_stats.items()},
     }
     write_text(out, json.dumps(metrics, indent=2) + "\n")
     return metrics

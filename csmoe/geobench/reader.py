@@ -7,6 +7,11 @@ attribute ``pickle`` whose classification ``label`` is decoded by `unpickle` (ne
 plain `pickle`). Beside them: ``<name>_partition.json`` files (``default``,
 ``0.01x_train`` ... ``1.00x_train``; symlinks are followed) with ``train`` / ``valid`` /
 ``test`` id lists, and ``band_stats.json`` with each band's ``mean`` and ``std``.
+
+Bands are z-scored with those statistics, except S1 bands stored as linear intensity
+(m-so2sat): they are converted to dB and z-scored with the mean and standard deviation
+of their dB values over the training split (`fit_db_statistics`), since the published
+statistics are of the linear values.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from csmoe.errors import InputError
-from csmoe.geobench.tasks import Task
+from csmoe.geobench.tasks import DB_FLOOR, Task
 from csmoe.geobench.unpickle import decode_attribute
 
 SPLITS = ("train", "valid", "test")
@@ -42,7 +47,25 @@ class TaskFolder:
         self.folder = Path(root) / task.folder
         if not self.folder.is_dir():
             raise InputError(self.folder, f"GEO-Bench task folder of {task.name} not found")
+        self.db_bands = frozenset(task.s1.values()) if task.s1_linear else frozenset()
         self.stats = self._band_stats()
+
+    def fit_db_statistics(self, train_ids: list[str]) -> dict[str, tuple[float, float]]:
+        """Mean and std of the dB bands over the training samples (used from now on)."""
+        sums = {name: np.zeros(3) for name in self.db_bands}
+        for sample_id in train_ids:
+            path = self.folder / f"{sample_id}.hdf5"
+            for name, values in self._raw_bands(path, sorted(self.db_bands)).items():
+                db = to_db(values)
+                sums[name] += (db.size, db.sum(), np.square(db).sum())
+        for name, (count, total, squares) in sums.items():
+            mean = total / max(count, 1)
+            std = float(np.sqrt(max(squares / max(count, 1) - mean**2, 0.0)))
+            if count == 0 or std <= 0:
+                raise InputError(self.folder, f"band {name!r}: no spread in dB over the "
+                                 "training split to normalise with")  # fmt: skip
+            self.stats[name] = (float(mean), std)
+        return {name: self.stats[name] for name in self.db_bands}
 
     def partition(self, name: str = "default") -> dict[str, list[str]]:
         """Sample ids per split (``train``, ``valid``, ``test``) of a partition file."""
@@ -67,6 +90,8 @@ class TaskFolder:
             raise InputError(path, f"not valid JSON ({error})") from None
         stats = {}
         for name in [*self.task.s2.values(), *self.task.s1.values()]:
+            if name in self.db_bands:  # its statistics come from the training split
+                continue
             entry = table.get(name)
             if not isinstance(entry, dict) or not {"mean", "std"} <= set(entry):
                 raise InputError(path, f"no mean and std for band {name!r}")
@@ -80,6 +105,9 @@ class TaskFolder:
         path = self.folder / f"{sample_id}.hdf5"
         if not path.is_file():
             raise InputError(path, "sample listed in the partition is missing")
+        missing = sorted(self.db_bands - set(self.stats))
+        if missing:
+            raise RuntimeError(f"fit_db_statistics first: no dB statistics of {missing}")
         import h5py
 
         try:
@@ -92,12 +120,22 @@ class TaskFolder:
             raise InputError(path, f"unreadable HDF5 file ({error})") from None
         return Sample(sample_id, s2, s1, label)
 
+    def _raw_bands(self, path: Path, names: list[str]) -> dict[str, np.ndarray]:
+        if not path.is_file():
+            raise InputError(path, "sample listed in the partition is missing")
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as h5:
+                datasets = _by_band_name(path, h5)
+                return {name: _image(path, datasets, name) for name in names}
+        except OSError as error:
+            raise InputError(path, f"unreadable HDF5 file ({error})") from None
+
     def _band(self, path: Path, datasets: dict, name: str) -> np.ndarray:
-        if name not in datasets:
-            raise InputError(path, f"no band {name!r} (has {sorted(datasets)})")
-        values = np.asarray(datasets[name][()], dtype=np.float32)
-        if values.ndim != 2:
-            raise InputError(path, f"band {name!r} is not a 2-D image: shape {values.shape}")
+        values = _image(path, datasets, name)
+        if name in self.db_bands:
+            values = to_db(values)
         mean, std = self.stats[name]
         return np.nan_to_num((values - mean) / std, nan=0.0, posinf=0.0, neginf=0.0)
 
@@ -119,6 +157,20 @@ class TaskFolder:
         if "label" not in attrs:
             raise InputError(path, "the pickled attributes hold no 'label'")
         return _classification_label(path, attrs["label"], task)
+
+
+def to_db(intensity: np.ndarray) -> np.ndarray:
+    """Linear intensity -> dB, with values below `DB_FLOOR` (zeros) at the floor."""
+    return 10 * np.log10(np.maximum(intensity, DB_FLOOR))
+
+
+def _image(path: Path, datasets: dict, name: str) -> np.ndarray:
+    if name not in datasets:
+        raise InputError(path, f"no band {name!r} (has {sorted(datasets)})")
+    values = np.asarray(datasets[name][()], dtype=np.float32)
+    if values.ndim != 2:
+        raise InputError(path, f"band {name!r} is not a 2-D image: shape {values.shape}")
+    return values
 
 
 def _by_band_name(path: Path, h5) -> dict:

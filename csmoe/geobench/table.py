@@ -2,7 +2,9 @@
 
 Rows: each evaluated encoder (``<archive>/<sampler>/<model>``, read from the workflow's
 path ``results/geobench/<archive>/<sampler>/<model>/<task>.json``), then the published
-CSMoE variants; columns: the tasks, scores in % (micro mAP, average accuracy or mIoU, as
+CSMoE variants; columns: ``source``, ``band_mapping`` (how m-eurosat's and m-brick-kiln's
+channels were fed to our encoders: ``corrected`` or ``as-named``; unknown for the
+published rows), then the tasks, scores in % (micro mAP, average accuracy or mIoU, as
 each task's metric). A task not evaluated is empty.
 """
 
@@ -20,8 +22,8 @@ from csmoe.geobench.tasks import PUBLISHED, TASKS
 from csmoe.study.table import markdown
 
 
-def result_row(path: Path) -> tuple[str, str, float]:
-    """(encoder, task, score in %) of one result file."""
+def result_row(path: Path) -> tuple[str, str, float, str]:
+    """(encoder, task, score in %, band mapping) of one result file."""
     try:
         result = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
@@ -29,16 +31,20 @@ def result_row(path: Path) -> tuple[str, str, float]:
     parts = Path(path).parts
     if len(parts) < 4 or result.get("task") not in TASKS:
         raise InputError(path, "expected <archive>/<sampler>/<model>/<task>.json of a task")
-    return "/".join(parts[-4:-1]), result["task"], 100 * float(result["score"])
+    mapping = str(result.get("band_mapping", "corrected"))
+    return "/".join(parts[-4:-1]), result["task"], 100 * float(result["score"]), mapping
 
 
 def geobench_table(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
     rows = [result_row(Path(p)) for p in paths]
-    ours = pd.DataFrame(rows, columns=["encoder", "task", "score"])
+    ours = pd.DataFrame(rows, columns=["encoder", "task", "score", "band_mapping"])
     tasks = [t for t in TASKS if t in set(ours["task"])]
     table = ours.pivot(index="encoder", columns="task", values="score").reindex(columns=tasks)
+    mappings = ours.groupby("encoder")["band_mapping"].agg(lambda m: "+".join(sorted(set(m))))
+    table.insert(0, "band_mapping", mappings)
     table.insert(0, "source", "ours")
     published = pd.DataFrame.from_dict(PUBLISHED, orient="index").reindex(columns=tasks)
+    published.insert(0, "band_mapping", "unknown")
     published.insert(0, "source", "published (CSMoE Table IV)")
     both = pd.concat([table, published]).rename_axis("encoder").reset_index()
     return both
@@ -51,5 +57,9 @@ def write_geobench_table(paths: list[str | os.PathLike[str]], out: str | os.Path
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "geobench.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.2f")
-    metrics = ", ".join(f"{t}: {TASKS[t].metric}" for t in table.columns[2:])
-    write_text(out / "geobench.md", f"Scores in % ({metrics}).\n\n" + markdown(table))
+    metrics = ", ".join(f"{t}: {TASKS[t].metric}" for t in table.columns[3:])
+    note = (
+        "band_mapping: corrected = m-eurosat's and m-brick-kiln's channels fed to the "
+        "bands they hold (GEO-Bench issues #28, #29); as-named = by their GEO-Bench names"
+    )
+    write_text(out / "geobench.md", f"Scores in % ({metrics}).\n\n{note}.\n\n" + markdown(table))

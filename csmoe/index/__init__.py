@@ -22,13 +22,16 @@ def build_index(
     s2_product: str = "l2a",
     check: str = "full",
     non_finite: str = "reject",
+    cloud_threshold: float | None = None,
     skip_bad: bool = False,
     workers: int = 1,
 ) -> int:
     """Index one archive into `out`; return the number of indexed pairs.
 
     With `skip_bad`, bad patches are listed in ``<out>.skipped.tsv`` instead of failing.
-    `non_finite` is the policy for NaN or infinite pixels (`csmoe.finite`).
+    `non_finite` is the policy for NaN or infinite pixels (`csmoe.finite`);
+    `cloud_threshold` the cloud share above which an SSL4EO-S12 v1.1 sample is flagged
+    cloudy (default `ssl4eo_s12_zarr.DEFAULT_CLOUD_THRESHOLD`).
     Paths in the index (``s1_dir``, ``s2_dir``, ``reference_map``) are absolute.
     """
     # Absolute roots give absolute paths in the index, so later stages find the pixels
@@ -57,9 +60,12 @@ def build_index(
 
         frame, skipped = index_ssl4eo_s12(root, s2_product=s2_product, **options)
     elif kind == "ssl4eo-s12-v1.1":
-        from csmoe.index.ssl4eo_s12_zarr import index_ssl4eo_s12_zarr
+        from csmoe.index.ssl4eo_s12_zarr import DEFAULT_CLOUD_THRESHOLD, index_ssl4eo_s12_zarr
 
-        frame, skipped = index_ssl4eo_s12_zarr(root, s2_product=s2_product, **options)
+        threshold = DEFAULT_CLOUD_THRESHOLD if cloud_threshold is None else cloud_threshold
+        frame, skipped = index_ssl4eo_s12_zarr(
+            root, s2_product=s2_product, cloud_threshold=threshold, **options
+        )
     elif kind == "bigearthnet-names":
         from csmoe.index.bigearthnet_names import index_bigearthnet_names
 

@@ -1,6 +1,7 @@
 """Index of an SSL4EO-S12 v1.1 archive: zarr (format 2) zip files of aligned samples.
 
-Layout, as published::
+Layout of the Zarr distribution (Hugging Face ``embed2scale/SSL4EO-S12-v1.1-Zarr``; the
+layout and variables as the release's README, DLR-MF-DAS/SSL4EO-S12-v1.1, prints them)::
 
     <root>/train/S1GRD/ssl4eos12_train_seasonal_data_000001.zarr.zip
     <root>/train/S2L1C/..., <root>/train/S2L2A/..., <root>/train/S2RGB/...
@@ -10,18 +11,30 @@ Files of the same name hold the same 64 locations (``sample``) with four timesta
 (``time``), aligned across S1 GRD, S2 L1C and S2 L2A: timestamp t of a location in the S1
 file is the partner of timestamp t in the S2 file. Each file is an xarray dataset with
 ``bands`` (sample, time, band, y, x; 264 x 264 px at 10 m), ``sample_id`` and
-``file_id`` (the scene) and ``time_`` per sample and time, the UTM zone ``crs`` (EPSG) and
-pixel-centre coordinates ``x_``, ``y_`` per sample, and, in the S2 files, ``cloud_mask``
-(sample, time, y, x; non-zero = cloud or shadow).
+``file_id`` (the scene; for S2 ``<sensing time>_<granule time>_T<MGRS tile>``) and
+``time_`` per sample and time, the UTM zone ``crs`` (EPSG) and pixel-centre coordinates
+``x_``, ``y_`` per sample, and, in the S2 files, ``cloud_mask`` (sample, time, y, x): a
+class map with land 0, water 1, snow 2, thin cloud 3, thick cloud 4, cloud shadow 5 and
+no data 6 (README, "Returning metadata"; the classes of the SEnSeIv2 cloud model).
+
+The release's main Hugging Face dataset, ``embed2scale/SSL4EO-S12-v1.1``, is a WebDataset
+distribution of the same samples (``<split>/<modality>/ssl4eos12_shard_NNNNNN.tar``, one
+single-location zarr zip per tar member): that layout is not read here, and a root that
+holds it is refused with a message saying so.
 
 One index row per location and timestamp: ``patch_id`` is the published ``sample_id``
 (``<location>_<t>``), ``s1_dir``/``s2_dir`` are the two zarr files (the pixels' home),
-``split`` is the release's train / val split, ``cloud_share`` the share of cloudy pixels.
+``split`` is the release's train / val split, ``tile`` the MGRS tile of the S2 scene.
+``cloud_share`` is the share of thin cloud, thick cloud and cloud shadow among the
+sample's pixels that have data, ``nodata_share`` the share of no-data pixels; water and
+snow are not cloud. The ``cloud`` flag is ``cloud_share > cloud_threshold``, so that the
+sampling exclusion ``cloud`` means a cloudy patch on every archive kind.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +51,12 @@ PRODUCTS = {"l2a": "S2L2A", "l1c": "S2L1C"}
 S1_PRODUCT = "S1GRD"
 SPLITS = {"train": "train", "val": "validation"}
 SIDE = 264
+# Cloud mask classes (release README): land, water, snow, thin cloud, thick cloud, shadow.
+CLOUD_CLASSES = (3, 4, 5)
+NODATA_CLASS = 6
+DEFAULT_CLOUD_THRESHOLD = 0.05
+WEBDATASET_SUFFIX = ".tar"
+_TILE = re.compile(r"_T(\d{2}[A-Z]{3})$")
 
 
 def _open(path: Path):
@@ -73,9 +92,31 @@ def _check_bands(path: Path, dataset, check: str, non_finite: str) -> np.ndarray
     return bad.sum(axis=(2, 3, 4))
 
 
+def mask_shares(path: Path, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cloud share among pixels with data, no-data share) per sample and time, from the
+    cloud-mask class maps; NaN cloud share where a sample has no data at all."""
+    if mask.size and (mask.min() < 0 or mask.max() > NODATA_CLASS):
+        raise PatchProblem(
+            path, f"cloud_mask values outside the published classes 0-{NODATA_CLASS}"
+        )
+    pixels = mask.shape[-2] * mask.shape[-1]
+    nodata = (mask == NODATA_CLASS).sum(axis=(-2, -1))
+    cloudy = np.isin(mask, CLOUD_CLASSES).sum(axis=(-2, -1))
+    with_data = pixels - nodata
+    share = np.divide(cloudy, with_data, out=np.full(cloudy.shape, np.nan), where=with_data > 0)
+    return share, nodata / pixels
+
+
+def scene_tile(file_id: str) -> str | None:
+    """The MGRS tile at the end of an S2 ``file_id`` (``..._T51TXG`` -> ``51TXG``)."""
+    found = _TILE.search(file_id)
+    return found.group(1) if found else None
+
+
 def read_file(
-    name: str, folder: Path, product: str, check: str, non_finite: str = "reject"
-) -> dict[str, Any]:
+    name: str, folder: Path, product: str, check: str, non_finite: str = "reject",
+    cloud_threshold: float = DEFAULT_CLOUD_THRESHOLD,
+) -> dict[str, Any]:  # fmt: skip
     """Every (location, timestamp) pair of one file name."""
     s2_path, s1_path = folder / PRODUCTS[product] / name, folder / S1_PRODUCT / name
     if not s1_path.is_file():
@@ -91,19 +132,24 @@ def read_file(
     if not np.array_equal(crs, _variable(s1_path, s1, "crs")):
         raise PatchProblem(s1_path, f"its UTM zones differ from those of {s2_path}")
     x, y = _variable(s2_path, s2, "x_"), _variable(s2_path, s2, "y_")
-    cloudy = np.full(ids.shape, np.nan)  # a product without a cloud mask: unknown
+    cloudy = nodata = np.full(ids.shape, np.nan)  # a product without a cloud mask: unknown
     if "cloud_mask" in s2.variables:
-        cloudy = (s2["cloud_mask"].values > 0).mean(axis=(-2, -1))
+        cloudy, nodata = mask_shares(s2_path, s2["cloud_mask"].values)
+    s2_names = _variable(s2_path, s2, "file_id").ravel().astype(str)
     frame = pd.DataFrame(
         {
             "patch_id": ids.ravel().astype(str),
             "s1_name": _variable(s1_path, s1, "file_id").ravel().astype(str),
-            "s2_name": _variable(s2_path, s2, "file_id").ravel().astype(str),
+            "s2_name": s2_names,
+            "tile": [scene_tile(name) for name in s2_names],
             "s1_time": _variable(s1_path, s1, "time_").ravel().astype("datetime64[s]"),
             "s2_time": _variable(s2_path, s2, "time_").ravel().astype("datetime64[s]"),
             "cloud_share": cloudy.ravel().astype(np.float64),
+            "nodata_share": nodata.ravel().astype(np.float64),
         }
     )
+    known = frame["cloud_share"].notna()
+    frame["cloud"] = (frame["cloud_share"] > cloud_threshold).where(known).astype("boolean")
     per_sample = _utm_squares(crs, x, y)
     times = ids.shape[1]
     for column, values in per_sample.items():
@@ -140,6 +186,13 @@ def file_names(root: Path, product: str) -> list[tuple[Path, str]]:
         folder = root / split / PRODUCTS[product]
         if folder.is_dir():
             found += [(root / split, p.name) for p in sorted(folder.glob(f"*{ZARR_SUFFIX}"))]
+    if not found and any(root.glob(f"*/*/*{WEBDATASET_SUFFIX}")):
+        raise InputError(
+            root,
+            "this is the WebDataset distribution of SSL4EO-S12 v1.1 (.tar shards, "
+            "embed2scale/SSL4EO-S12-v1.1), which is not read: download the Zarr "
+            "distribution (embed2scale/SSL4EO-S12-v1.1-Zarr, .zarr.zip files)",
+        )
     if not found:
         raise InputError(
             root,
@@ -155,14 +208,18 @@ def index_ssl4eo_s12_zarr(
     s2_product: str = "l2a",
     check: str = "full",
     non_finite: str = "reject",
+    cloud_threshold: float = DEFAULT_CLOUD_THRESHOLD,
     skip_bad: bool = False,
     workers: int = 1,
 ) -> tuple[pd.DataFrame, list[Skipped]]:
     root = Path(root)
     if s2_product not in PRODUCTS:
         raise InputError("s2_product", f"expected one of {sorted(PRODUCTS)}, got {s2_product!r}")
+    if not 0 <= cloud_threshold <= 1:
+        raise InputError("cloud_threshold", f"expected a share in [0, 1], got {cloud_threshold}")
     items = file_names(root, s2_product)
-    reader = functools.partial(_read_item, product=s2_product, check=check, non_finite=non_finite)
+    reader = functools.partial(_read_item, product=s2_product, check=check,
+                               non_finite=non_finite, cloud_threshold=cloud_threshold)  # fmt: skip
     names = [f"{folder.name}/{name}" for folder, name in items]
     results, skipped = collect(
         reader, items, names, skip_bad=skip_bad, workers=workers, names_are_ids=False
@@ -173,6 +230,7 @@ def index_ssl4eo_s12_zarr(
     return pd.DataFrame.from_records(records), skipped
 
 
-def _read_item(item: tuple[Path, str], product: str, check: str, non_finite: str) -> dict[str, Any]:
+def _read_item(item: tuple[Path, str], product: str, check: str, non_finite: str,
+               cloud_threshold: float) -> dict[str, Any]:  # fmt: skip
     folder, name = item
-    return read_file(name, folder, product, check, non_finite)
+    return read_file(name, folder, product, check, non_finite, cloud_threshold)

@@ -14,7 +14,10 @@ Columns (every index has all of them; unknown values are null):
   degrees (SSL4EO-S12), the raster bounds themselves.
 - ``s1_time``, ``s2_time``: acquisition times (UTC); ``season``; ``country``;
   ``split`` (train / validation / test); ``snow``, ``cloud``: quality flags;
-  ``cloud_share``: share of cloudy pixels where the archive has a cloud mask;
+  ``cloud_share``: share of cloudy pixels (thin and thick cloud, cloud shadow) among the
+  pixels with data, and ``nodata_share``: share of pixels without data, where the
+  archive has a cloud mask (SSL4EO-S12 v1.1; its ``cloud`` flag is derived from
+  ``cloud_share``);
   ``non_finite_pixels``: NaN or infinite pixels of the pair (0 unless indexed with the
   ``repair`` policy, null where pixels were not decoded).
 - ``labels``: CORINE level-3 names; ``labels_19``: BigEarthNet-19 names;
@@ -56,6 +59,7 @@ COLUMNS: dict[str, str] = {
     "snow": "boolean",
     "cloud": "boolean",
     "cloud_share": "float64",
+    "nodata_share": "float64",
     "non_finite_pixels": "Int64",
     "labels": "object",
     "labels_19": "object",

@@ -14,6 +14,7 @@ STUDY_OUTPUTS = (
     "pretraining_loss.png",
     "expert_shares.png",
     "retrieval_examples.png",
+    "timing.csv",
 )
 
 

@@ -26,6 +26,7 @@ def results(config: dict) -> list[str]:
 def arguments(config: dict) -> str:
     settings = config["geobench"]
     args = ["--root", settings["root"], "--partition", settings["partition"]]
+    args += ["--band-mapping", settings.get("band_mapping", "corrected")]
     args += ["--epochs", str(settings["segmentation_epochs"]), "--device", settings["device"]]
     args += ["--seed", str(config["seed"])]
     return shlex.join(args)

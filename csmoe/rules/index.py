@@ -46,6 +46,8 @@ def arguments(config: dict, wildcards) -> str:
             args += [f"--{key.replace('_', '-')}", roots[key]]
     if settings["kind"].startswith("ssl4eo-s12"):
         args += ["--s2-product", settings.get("s2_product", "l2a")]
+    if settings["kind"] == "ssl4eo-s12-v1.1":
+        args += ["--cloud-threshold", str(config["index"].get("cloud_threshold", 0.05))]
     if config["index"]["skip_bad"]:
         args.append("--skip-bad")
     return shlex.join(args)

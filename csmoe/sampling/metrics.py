@@ -16,6 +16,8 @@
   high means geographically spread.
   Both query up to 5,000 seeded patches against all selected ones (tree search).
 - ``cells_1deg``: distinct 1 x 1 degree cells holding a selected patch.
+- ``distinct_footprints``: distinct footprints among the selected patches (fewer than
+  ``size`` where an archive lists a location once per acquisition, as SSL4EO-S12 does).
 """
 
 from __future__ import annotations
@@ -127,4 +129,5 @@ def selection_metrics(pool: pd.DataFrame, pool_strata: pd.Series, manifest: pd.D
     metrics["mean_nn_km"] = mean_nn_km(selected, seed)
     cells = np.floor(lonlat(selected)).astype(np.int64)
     metrics["cells_1deg"] = int(len(np.unique(cells, axis=0)))
+    metrics["distinct_footprints"] = int(pd.Series(selected.geometry.to_wkb()).nunique())
     return metrics

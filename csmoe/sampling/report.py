@@ -32,9 +32,10 @@ POOL_COLOUR = "0.45"
 SAMPLER_COLOURS = {"thematic_climatic": "tab:red", "random": "tab:blue"}
 # Columns of sampling.tsv, in reading order (any others follow).
 TABLE_COLUMNS = (
-    "archive", "sampler", "size", "pool", "archive_patches", "strata_covered",
-    "strata_total", "js_climate", "js_landcover", "entropy_strata", "entropy_climate",
-    "entropy_landcover", "mean_nn_hellinger", "mean_nn_km", "cells_1deg",
+    "archive", "sampler", "size", "shortfall", "distinct_footprints", "pool",
+    "archive_patches", "strata_covered", "strata_total", "js_climate", "js_landcover",
+    "entropy_strata", "entropy_climate", "entropy_landcover", "mean_nn_hellinger",
+    "mean_nn_km", "cells_1deg",
 )  # fmt: skip
 
 

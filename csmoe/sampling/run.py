@@ -59,7 +59,9 @@ def run_sampling(
     manifest = sample(sampler, pool, size, seed=seed, alpha=alpha, **levels)
     manifest = gpd.GeoDataFrame(manifest, geometry="geometry", crs=table.crs)
     metrics = selection_metrics(pool, strata(pool, **levels), manifest, seed=seed)
+    requested = len(pool) if sampler == "full" else size
     metrics |= {"pool": len(pool), "archive_patches": len(table)}
+    metrics["shortfall"] = requested - len(manifest)  # patches asked for but not found
     metrics |= {f"excluded_{k}": v for k, v in removed.items()}
     metrics |= {"alpha": alpha if sampler == "thematic_climatic" else None, **levels}
     with atomic_path(out) as tmp:

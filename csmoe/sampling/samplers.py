@@ -120,6 +120,8 @@ def full_pool(pool: pd.DataFrame, *, climate_level: str, landcover_level: str) -
 
 
 def to_manifest(pool: pd.DataFrame, rows: np.ndarray, stratum, weight) -> pd.DataFrame:
+    if len(np.unique(rows)) != len(rows):  # a sampler's bug, never the user's input
+        raise AssertionError("a manifest may not hold a pool row twice")
     manifest = pool.iloc[rows].reset_index(drop=True)
     manifest["stratum"] = np.asarray(stratum)
     manifest["weight"] = np.asarray(weight, dtype=np.float64)

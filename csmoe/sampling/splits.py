@@ -1,10 +1,18 @@
 """Evaluation manifests: one official split of an archive, optionally capped.
 
-Every labelled patch of the split (BigEarthNet-19 labels; snow and cloud patches are
-outside the official splits already) is taken; with a cap, a stratified subset: each
-patch's stratum is its rarest label in the split, strata get proportional shares
-(largest remainders, at least one patch per stratum while the cap allows), and a seeded
-random choice fills each share. Rare classes thus stay in capped evaluation sets.
+A split holds every patch the archive assigns to it that has BigEarthNet-19 labels and
+no snow or cloud flag. The flags matter for BigEarthNet v2.0 (reBEN): its second
+metadata file, ``metadata_for_patches_with_snow_cloud_or_shadow.parquet``, gives its
+69,450 flagged patches split values too, but the published splits leave them out (the
+release's ``metadata.parquet`` holds train 237,871, validation 122,342, test 119,825
+patches; kai-tub/bigearthnet-pipeline, ``nu-scripts/ben-metadata-finalizer.sql``, and
+ConfigILM's ``BENv2_DataSet`` with its default ``include_snowy=False,
+include_cloudy=False``). In BigEarthNet v1 flagged patches have no split at all.
+
+With a cap, a stratified subset: each patch's stratum is its rarest label in the split,
+strata get proportional shares (largest remainders, at least one patch per stratum while
+the cap allows), and a seeded random choice fills each share. Rare classes thus stay in
+capped evaluation sets.
 """
 
 from __future__ import annotations
@@ -39,12 +47,33 @@ def allocate(sizes: pd.Series, cap: int) -> pd.Series:
     return share
 
 
+def _flagged(table: pd.DataFrame) -> pd.Series:
+    """Patches flagged with seasonal snow or cloud/shadow (unknown flags: not flagged)."""
+    flagged = pd.Series(False, index=table.index)
+    for column in ("snow", "cloud"):
+        if column in table:
+            flagged |= table[column].astype("boolean").fillna(False).astype(bool)
+    return flagged
+
+
+def split_members(table: pd.DataFrame) -> pd.DataFrame:
+    """The official evaluation splits: labelled, unflagged patches of each split."""
+    labelled = table["labels_19"].map(lambda names: names is not None and len(names) > 0)
+    return table[table["split"].isin(SPLITS).fillna(False) & labelled & ~_flagged(table)]
+
+
+def split_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Patches per official split (see `split_members`), in SPLITS order."""
+    members = split_members(table)["split"].value_counts()
+    return {split: int(members.get(split, 0)) for split in SPLITS}
+
+
 def evaluation_manifest(table: pd.DataFrame, split: str, size: int | None, seed: int,
                         source: str = "index") -> pd.DataFrame:  # fmt: skip
-    labelled = table["labels_19"].map(lambda names: names is not None and len(names) > 0)
-    pool = table[(table["split"] == split).fillna(False) & labelled].reset_index(drop=True)
+    members = split_members(table)
+    pool = members[members["split"] == split].reset_index(drop=True)
     if pool.empty:
-        raise InputError(source, f"no labelled patch in the {split} split")
+        raise InputError(source, f"no labelled patch without snow or cloud in the {split} split")
     pool = pool.sort_values("patch_id", kind="stable").reset_index(drop=True)
     stratum = rarest_label(pool["labels_19"])
     if size is None or size >= len(pool):

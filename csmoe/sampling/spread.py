@@ -11,6 +11,10 @@ only a candidate set of up to 4k patches, from which greedy farthest-point selec
 picks k: each next patch is the one farthest from all picked so far, in descriptor
 space plus normalised position, starting from the patch closest to the stratum mean.
 That maximises the spread directly; its order is itself prefix-diverse.
+
+A row is never picked twice, even where rows coincide in that space (SSL4EO-S12 lists
+each location once per timestamp, with the same position and descriptors): once the
+distinct points are taken, the remaining coinciding rows follow in row order.
 """
 
 from __future__ import annotations
@@ -75,14 +79,17 @@ def curve_sample(
 
 
 def farthest_points(features: np.ndarray, k: int) -> np.ndarray:
-    """Greedy farthest-point selection of `k` rows, first the one nearest the mean."""
+    """Greedy farthest-point selection of `k` distinct rows, first the one nearest the
+    mean (picked rows leave the race: a coinciding row is at distance 0, not below)."""
     first = int(np.argmin(((features - features.mean(axis=0)) ** 2).sum(axis=1)))
     picked = [first]
     nearest = ((features - features[first]) ** 2).sum(axis=1)
+    nearest[first] = -np.inf
     for _ in range(k - 1):
         nxt = int(np.argmax(nearest))
         picked.append(nxt)
         nearest = np.minimum(nearest, ((features - features[nxt]) ** 2).sum(axis=1))
+        nearest[nxt] = -np.inf
     return np.asarray(picked)
 
 

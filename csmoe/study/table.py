@@ -40,11 +40,7 @@ def row(path: Path) -> dict:
         "features": metrics["features"]["kind"],
     }
     cost = metrics.get("efficiency") or {}
-    out |= {
-        "params_m": cost.get("params_m"),
-        "gmac": cost.get("gmac"),
-        "images_per_s": cost.get("images_per_s"),
-    }
+    out |= {"params_m": cost.get("params_m"), "gmac": cost.get("gmac")}
     for sensor in ("s2", "s1"):
         scores = metrics["classification"][sensor]
         for key in ("micro_map", "macro_map", "micro_f1", "macro_f1"):
@@ -63,6 +59,23 @@ def study_table(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
     table = pd.DataFrame([row(Path(p)) for p in paths])
     baseline = table["sampler"].eq("baseline")
     return pd.concat([table[~baseline], table[baseline]]).reset_index(drop=True)
+
+
+def timing_table(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Measured encoder throughput, from the ``timing.json`` beside each metrics.json
+    (not deterministic: kept out of the study table)."""
+    rows = []
+    for path in map(Path, paths):
+        archive, sampler, model = run_name(path)
+        timing_path = path.with_name("timing.json")
+        try:
+            timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+        except json.JSONDecodeError as error:
+            raise InputError(timing_path, f"unreadable timing ({error})") from None
+        rows.append({"archive": archive, "model": model, "sampler": sampler,
+                     "device": timing.get("device"),
+                     "images_per_s": timing.get("images_per_s")})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def markdown(table: pd.DataFrame) -> str:

@@ -175,7 +175,7 @@ def resume(run: Run, log: RunLog) -> tuple[int, int]:
         return 0, 0
     step, path = found[-1]
     saved = state.load_checkpoint(path, run.model, run.optimizer)
-    log.start(path / "log.jsonl")
+    log.start(path / "log.jsonl", step)
     if run.processes.main:
         print(f"resuming run {run.run_id} at step {step} from {path}", file=sys.stderr)
     return step, saved.get("bad_steps_in_a_row", 0)
@@ -262,18 +262,19 @@ def _checkpoint_state(run: Run, step: int, bad: int) -> dict:
     }
 
 
-def _log_entry(
-    run: Run, step: int, terms, grad_norm, finite: bool, lr: float, seconds: float
-) -> dict:
+def _log_entry(run: Run, step: int, terms, grad_norm, finite: bool, lr: float) -> dict:
+    """What the step computed (deterministic given the seed)."""
     values = dict(zip(TERMS, terms.tolist(), strict=True))
     entry = {"step": step + 1, "epoch": round((step + 1) / run.data.steps_per_epoch, 4)}
-    entry |= values | {"lr": lr, "grad_norm": float(grad_norm), "skipped": not finite}
-    entry["samples_per_s"] = round(run.options.batch_size / seconds, 2) if seconds > 0 else None
+    return entry | values | {"lr": lr, "grad_norm": float(grad_norm), "skipped": not finite}
+
+
+def _timing_entry(run: Run, step: int, seconds: float) -> dict:
+    """What the machine measured for the step."""
+    rate = round(run.options.batch_size / seconds, 2) if seconds > 0 else None
     on_gpu = run.device.type == "cuda"
-    entry["gpu_peak_mem_mb"] = (
-        round(torch.cuda.max_memory_allocated(run.device) / 2**20) if on_gpu else None
-    )
-    return entry
+    memory = round(torch.cuda.max_memory_allocated(run.device) / 2**20) if on_gpu else None
+    return {"step": step + 1, "samples_per_s": rate, "gpu_peak_mem_mb": memory}
 
 
 def loader(run: Run, start: int) -> DataLoader:
@@ -313,12 +314,13 @@ def train(run: Run, start: int, bad: int, log: RunLog) -> None:
         terms, grad_norm, finite = train_step(run, runner, ddp, s1, s2, order)
         bad = 0 if finite else bad + 1
         now = time.perf_counter()
-        entry = _log_entry(run, step, terms, grad_norm, finite, lr, now - last)
+        entry = _log_entry(run, step, terms, grad_norm, finite, lr)
+        timing = _timing_entry(run, step, now - last)
         last = now
         if (step + 1) % run.options.expert_log_every == 0:
             entry["experts"] = expert_shares(run, s1, s2, order)
-        log.write(entry)
-        progress.update(step + 1, entry)
+        log.write(entry, timing)
+        progress.update(step + 1, entry, timing)
         if bad >= run.options.max_bad_steps:
             raise TrainingError(
                 run.options.out,

@@ -31,6 +31,7 @@ rule evaluate:
         encoder="results/pretrain/{archive}/{sampler}/{model}/encoder.safetensors",
     output:
         "results/evaluate/{archive}/{sampler}/{model}/metrics.json",
+        "results/evaluate/{archive}/{sampler}/{model}/timing.json",
     log:
         "logs/evaluate/{archive}_{sampler}_{model}.log",
     benchmark:
@@ -63,6 +64,7 @@ rule evaluate_random_init:
         encoder=lambda wildcards: evaluation_rules.baseline_encoder(config, wildcards),
     output:
         "results/evaluate/{archive}/baseline/random_init_{model}/metrics.json",
+        "results/evaluate/{archive}/baseline/random_init_{model}/timing.json",
     log:
         "logs/evaluate/{archive}_random_init_{model}.log",
     benchmark:
@@ -92,6 +94,7 @@ rule evaluate_band_stats:
         unpack(evaluation_rules.split_shards),
     output:
         "results/evaluate/{archive}/baseline/band_stats/metrics.json",
+        "results/evaluate/{archive}/baseline/band_stats/timing.json",
     log:
         "logs/evaluate/{archive}_band_stats.log",
     benchmark:
@@ -118,6 +121,7 @@ rule study_table:
             category="Study",
         ),
         markdown="results/study/table.md",
+        timing="results/study/timing.csv",
         quality=report(
             "results/study/quality_vs_cost.png",
             caption="../report/study_quality.rst",
