@@ -9,7 +9,7 @@
 # Every rule is a thin call of `python -m csmoe <stage> ...`; the logic lives in csmoe/.
 # Default config: the embedded demo (config/config.yaml). Real data: config/study.yaml.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.20")
 
@@ -20,9 +20,7 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
-
-
+# Config files read strictly, then validated against the schema (common.smk).
 include: "workflow/rules/common.smk"
 include: "workflow/rules/koppen.smk"
 include: "workflow/rules/examples.smk"

@@ -1,7 +1,13 @@
-"""Workflow config: load a YAML file and validate it against the workflow's JSON schema."""
+"""Workflow config: load a YAML file and validate it against the workflow's JSON schema.
+
+Files are read strictly (`csmoe.strict_yaml`: UTF-8, no duplicate keys, no aliases).
+Beyond the schema, every number must be finite (YAML's ``.nan`` and ``.inf`` are floats
+that JSON Schema's ``type: number`` accepts) and the cross-key rules below must hold.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -9,6 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from csmoe import strict_yaml
 from csmoe.errors import InputError
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
@@ -18,8 +25,27 @@ def load_schema() -> dict[str, Any]:
     return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
 
 
+def _non_finite(value: Any, path: tuple = ()) -> tuple | None:
+    """The key path of the first NaN or infinite number in `value`, else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(
+        value, list) else ()  # fmt: skip
+    for key, child in items:
+        found = _non_finite(child, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
 def validate(config: dict[str, Any], source: str | os.PathLike[str] = "config") -> None:
     """Raise InputError naming the offending key path for the first schema violation."""
+    if not isinstance(config, dict):
+        raise InputError(source, "config must be a YAML mapping")
+    bad = _non_finite(config)
+    if bad is not None:
+        key = ".".join(str(part) for part in bad)
+        raise InputError(source, f"config key {key}: not a finite number")
     validator = jsonschema.Draft202012Validator(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -78,13 +104,15 @@ def _check_pretrain(config: dict[str, Any], source: str | os.PathLike[str]) -> N
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, "config file does not exist") from None
-    except yaml.YAMLError as error:
-        raise InputError(path, f"not valid YAML ({error})") from None
+    config = strict_yaml.load_file(path)
     if not isinstance(config, dict):
         raise InputError(path, "config must be a YAML mapping")
     validate(config, path)
     return config
+
+
+def check_files(paths: list[str | os.PathLike[str]]) -> None:
+    """Read each config file strictly (what Snakemake's own loader lets pass)."""
+    for path in paths:
+        if not isinstance(strict_yaml.load_file(path), dict):
+            raise InputError(path, "config must be a YAML mapping")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from os import PathLike
 
+MAX_PROBLEM = 1000  # characters
+
 
 class InputError(Exception):
     """Raised when an input file, folder or config value is unusable.
@@ -13,8 +15,10 @@ class InputError(Exception):
 
     def __init__(self, where: str | PathLike[str], problem: str) -> None:
         self.where = str(where)
-        self.problem = problem
-        super().__init__(f"{self.where}: {problem}")
+        # One line, always: messages of the libraries that read a file (pyarrow, zarr,
+        # rasterio) may span several, and the command line prints one.
+        self.problem = " ".join(str(problem).split())[:MAX_PROBLEM]
+        super().__init__(f"{self.where}: {self.problem}")
 
     def __reduce__(self):
         # Pickled (e.g. back from a worker process) as (where, problem): the default

@@ -123,3 +123,25 @@ def shards(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("shards") / "tc"
     write_shards(manifest, out, shard_size=6, workers=2)
     return out
+
+
+def export_tiny_encoder(shards: Path, path: Path) -> Path:
+    """A tiny encoder with seeded random weights, exported as the pretrain stage does."""
+    import torch
+
+    from csmoe.data.shard_format import read_index, read_stats
+    from csmoe.models.export import input_description, save_encoder
+    from csmoe.models.presets import create_model
+
+    torch.manual_seed(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inputs = input_description(read_index(shards), read_stats(shards))
+    origin = {"preset": "csmoe_tiny", "variant": "CECD", "step": 0, "run_id": "x"}
+    save_encoder(create_model("csmoe_tiny").encoder, path, inputs=inputs, origin=origin)
+    return path
+
+
+@pytest.fixture(scope="session")
+def exported(shards: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny encoder exported as the pretrain stage does (random weights)."""
+    return export_tiny_encoder(shards, tmp_path_factory.mktemp("encoder") / "encoder.safetensors")

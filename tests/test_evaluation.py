@@ -11,10 +11,8 @@ import pytest
 import torch
 
 from csmoe.cli import main
-from csmoe.data.shard_format import read_index, read_stats
 from csmoe.errors import InputError
 from csmoe.models import create_model, load_encoder
-from csmoe.models.export import input_description, save_encoder
 from csmoe.sampling.splits import evaluation_manifest
 
 
@@ -29,18 +27,6 @@ def test_forward_intermediates_end_in_the_features() -> None:
     assert not torch.allclose(first, last)
     pooled = encoder.fc_norm(last.flatten(2).mean(dim=2))
     torch.testing.assert_close(pooled, encoder.embedding(x, "s1"))
-
-
-@pytest.fixture(scope="module")
-def exported(shards: Path, tmp_path_factory) -> Path:
-    """A tiny encoder exported as the pretrain stage does (random weights)."""
-    torch.manual_seed(1)
-    encoder = create_model("csmoe_tiny").encoder
-    path = tmp_path_factory.mktemp("encoder") / "encoder.safetensors"
-    origin = {"preset": "csmoe_tiny", "variant": "CECD", "step": 0, "run_id": "x"}
-    inputs = input_description(read_index(shards), read_stats(shards))
-    save_encoder(encoder, path, inputs=inputs, origin=origin)
-    return path
 
 
 def test_load_encoder_restores_weights_and_description(exported: Path) -> None:

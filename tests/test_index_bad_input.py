@@ -178,6 +178,22 @@ DAMAGE = {
         lambda p: rewrite_with_shape(p, (120, 120)),
         "expected shape (60, 60), found (120, 120)",
     ),
+    "NaN corner in the S2 JSON": Damage(
+        s2_file("labels_metadata.json"),
+        lambda p: p.write_text(p.read_text().replace('"ulx": ', '"ulx": NaN, "x": ', 1)),
+        "not valid JSON (NaN is not a number)",
+    ),
+    "infinite corner in the S1 JSON": Damage(
+        s1_file("labels_metadata.json"),
+        lambda p: p.write_text(p.read_text().replace('"lrx": ', '"lrx": Infinity, "x": ', 1)),
+        "not valid JSON (Infinity is not a number)",
+        "",  # the S1 JSON names the pair
+    ),
+    "pixel scale NaN": Damage(
+        s2_file("B02.tif"),
+        lambda p: rewrite_band(p, transform=Affine(float("nan"), 0, 5e5, 0, -10, 4e6)),
+        "georeferencing gives no footprint",
+    ),
 }
 
 

@@ -136,9 +136,17 @@ def test_dataset_names_a_damaged_shard_before_reading(manifest: Path, tmp_path: 
     shard = out / "shard-00001.safetensors"
     data = bytearray(shard.read_bytes())
     shard.chmod(0o644)
-    data[-10] ^= 0xFF  # a flipped byte: caught with verify=True only
-    shard.write_bytes(bytes(data))
+    from csmoe.data.shard_format import ShardFile
+
+    handle = ShardFile(shard)
+    data[handle.data_start + handle.tensors["s2"][2] + 5] ^= 0xFF  # an S2 value: any is valid
+    shard.write_bytes(bytes(data))  # a flipped byte: caught with verify=True only
     assert len(list(ShardDataset(out, shuffle=False))) == 20
+    labels = handle.data_start + handle.tensors["labels"][2]
+    shard.write_bytes(bytes(data[:labels]) + b"\x07" + bytes(data[labels + 1 :]))
+    with pytest.raises(InputError, match=f"{shard}: sample 0: label values are not 0 or 1"):
+        list(ShardDataset(out, shuffle=False))
+    shard.write_bytes(bytes(data))
     with pytest.raises(InputError, match=f"{shard}: corrupt: checksum mismatch"):
         ShardDataset(out, shuffle=False, verify=True)
     shard.write_bytes(bytes(data[:1000]))  # truncated: caught always, before reading

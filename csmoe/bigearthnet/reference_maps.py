@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from csmoe.errors import InputError
+from csmoe.parquet import read_table
 
 METADATA = "metadata.parquet"
 # Beside it, the release lists its 69,450 snow/cloud patches in a second file of the
@@ -68,9 +69,9 @@ def v1_to_v2_ids(metadata: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def _names(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path, columns=["patch_id", "s2v1_name"])
-    except Exception as error:  # pyarrow raises several types for bad or foreign files
-        raise InputError(
-            path, f"not a BigEarthNet v2 metadata file with patch_id, s2v1_name ({error})"
-        ) from None
+    table = read_table(path, "BigEarthNet v2 metadata file with patch_id, s2v1_name",
+                       columns=["patch_id", "s2v1_name"])  # fmt: skip
+    for column in table.columns:
+        if not table[column].map(lambda v: isinstance(v, str)).all():
+            raise InputError(path, f"column {column!r} holds a value that is not text")
+    return table

@@ -15,17 +15,24 @@ normalised per band with the folder's ``stats.json`` (or the `stats` given);
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
 from torch.utils.data import IterableDataset, get_worker_info
 
-from csmoe.data.shard_format import band_norm, normalise, read_index, read_stats, shard_problem
+from csmoe.data.shard_format import (
+    STATS,
+    ShardFile,
+    band_norm,
+    check_stats_cover,
+    normalise,
+    read_index,
+    read_stats,
+    shard_problem,
+)
 from csmoe.errors import InputError
 
 CHUNK = 16  # samples decoded (normalised) together
@@ -69,6 +76,7 @@ class ShardDataset(IterableDataset):
         self._check_shards(checksum=verify)
         # Another folder's statistics (e.g. an encoder's training shards) may replace ours.
         stats = read_stats(self.folder) if stats is None else stats
+        check_stats_cover(self.folder / STATS, stats, self.index)
         self.s2_norm = band_norm(stats, self.index["s2_bands"])
         self.s1_norm = band_norm(stats, self.index["s1_bands"])
         self.seed, self.shuffle, self.buffer_size = seed, shuffle, buffer_size
@@ -77,12 +85,14 @@ class ShardDataset(IterableDataset):
         self.epoch = 0
 
     def _check_shards(self, checksum: bool) -> None:
-        """Every shard present with its recorded size (and checksum)."""
+        """Every shard present with its recorded size (and checksum) and the layout the
+        index promises."""
         for entry in self.index["shards"]:
             path = self.folder / entry["file"]
             problem = shard_problem(path, entry, checksum=checksum)
             if problem:
                 raise InputError(path, problem)
+            ShardFile(path).check_layout(self.index, entry["samples"])
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -119,25 +129,29 @@ class ShardDataset(IterableDataset):
         rng = np.random.default_rng([self.seed, self.epoch, *self._who()])
         for shard, start, stop in self.plan():
             path = self.folder / self.index["shards"][shard]["file"]
-            try:
-                yield from self._shard_samples(path, start, stop, rng)
-            except SafetensorError as error:
-                raise InputError(path, f"unreadable shard ({error})") from None
+            yield from self._shard_samples(path, start, stop, rng)
 
     def _shard_samples(
         self, path: Path, start: int, stop: int, rng: np.random.Generator
     ) -> Iterator[dict]:
-        with safe_open(str(path), framework="numpy") as handle:
-            ids = json.loads(handle.metadata()["patch_ids"])
-            for lo in range(start, stop, CHUNK):
-                hi = min(lo + CHUNK, stop)
-                names = handle.keys()  # a safe_open handle is not iterable
-                chunk = self._decode({k: handle.get_slice(k)[lo:hi] for k in names})
-                for i in range(hi - lo):
-                    yield self._sample(chunk, i, ids[lo + i], rng)
+        handle = ShardFile(path)
+        ids = handle.patch_ids()
+        for lo in range(start, stop, CHUNK):
+            hi = min(lo + CHUNK, stop)
+            arrays = {name: handle.read_range(name, lo, hi) for name in handle.tensors}
+            chunk = self._decode(path, lo, arrays)
+            for i in range(hi - lo):
+                yield self._sample(chunk, i, ids[lo + i], rng)
 
-    def _decode(self, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        """Normalise a chunk of samples at once (vectorised), as tensors."""
+    def _decode(self, path: Path, first: int, arrays: dict[str, np.ndarray]) -> dict:
+        """Normalise a chunk of samples at once (vectorised), as tensors; values a
+        sample may not hold are named (NaN S1, labels other than 0/1)."""
+        for name, bad in (("S1", ~np.isfinite(arrays["s1"])), ("label", arrays["labels"] > 1)):
+            rows = bad.reshape(len(bad), -1).any(axis=1)
+            if rows.any():
+                row = first + int(np.argmax(rows))
+                raise InputError(path, f"sample {row}: {name} values are not "
+                                 f"{'finite' if name == 'S1' else '0 or 1'}")  # fmt: skip
         s2 = normalise(arrays["s2"], self.s2_norm)
         s1 = normalise(arrays["s1"], self.s1_norm)
         return {

@@ -11,10 +11,9 @@ import torch
 from rasterio.errors import RasterioError
 
 from csmoe.data.bands import pixel_factor
+from csmoe.data.shard_format import SIDE
 from csmoe.errors import InputError
 from csmoe.finite import problem_under, repair
-
-SIDE = 120
 
 
 @dataclass(frozen=True)

@@ -38,14 +38,18 @@ from csmoe.data.shard_format import (
     INDEX,
     SKIPPED,
     STATS,
+    ShardFile,
+    check_stats_cover,
     read_index,
     read_stats,
     sha256,
+    shard_metadata,
     shard_problem,
 )
 from csmoe.data.zarr_patch import CropCache, fill_from_file
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
+from csmoe.parquet import read_table
 from csmoe.progress import progress
 from csmoe.zarr_zip import ZARR_SUFFIX
 
@@ -58,10 +62,7 @@ def read_manifest(path: Path) -> pd.DataFrame:
     need, at least one row and no patch twice."""
     if not path.is_file():
         raise InputError(path, "manifest file does not exist")
-    try:
-        manifest = pd.read_parquet(path)
-    except (OSError, ValueError) as error:
-        raise InputError(path, f"not a readable Parquet manifest ({error})") from None
+    manifest = read_table(path, "Parquet manifest")
     absent = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
     if absent:
         raise InputError(path, f"not a training manifest: no column(s) {', '.join(absent)}")
@@ -70,7 +71,30 @@ def read_manifest(path: Path) -> pd.DataFrame:
     twice = manifest["patch_id"][manifest["patch_id"].duplicated()].unique()
     if len(twice):
         raise InputError(path, f"{len(twice)} patch id(s) listed twice, e.g. {twice[0]}")
+    _check_columns(path, manifest)
     return manifest.sort_values("order", kind="stable")
+
+
+def _check_columns(path: Path, manifest: pd.DataFrame) -> None:
+    """Value types a shard row is built from: text ids and paths, integer order, and
+    19 labels of 0 or 1 (or none)."""
+    for column in ("patch_id", "s1_name", "s2_name", "s1_dir", "s2_dir"):
+        bad = ~manifest[column].map(lambda v: isinstance(v, str) and v != "")
+        if bad.any():
+            raise InputError(path, f"column {column!r} holds a value that is not text "
+                             f"(row {int(np.argmax(bad.to_numpy()))})")  # fmt: skip
+    if not pd.api.types.is_integer_dtype(manifest["order"]):
+        raise InputError(path, f"column 'order' is {manifest['order'].dtype}, not integers")
+    for patch_id, labels in zip(manifest["patch_id"], manifest["multi_hot_19"], strict=True):
+        if labels is None:
+            continue
+        try:
+            values = np.asarray(labels)
+        except (TypeError, ValueError):
+            values = np.zeros(0)
+        numeric = values.dtype.kind in "biuf"
+        if not numeric or values.shape != (19,) or not np.isin(values, (0, 1)).all():
+            raise InputError(path, f"{patch_id}: multi_hot_19 is not 19 values of 0 or 1")
 
 
 def missing_patches(manifest: pd.DataFrame) -> pd.Series:
@@ -98,7 +122,7 @@ def _shard_tensors(
         s1[i] = pair.s1
         if pair.reference_map is not None:
             reference[i], has_reference[i] = pair.reference_map, 1
-        if row.multi_hot_19 is not None and len(row.multi_hot_19) == 19:
+        if row.multi_hot_19 is not None:  # 19 values of 0 or 1 (checked by read_manifest)
             labels[i] = row.multi_hot_19
         stored = np.concatenate([s2[i].astype(np.float64), s1[i].astype(np.float64)])
         sums[:, 0] += stored.sum(axis=(1, 2))
@@ -107,7 +131,7 @@ def _shard_tensors(
                "has_reference_map": has_reference}  # fmt: skip
     # One metadata key: safetensors stores metadata as a hash map, whose order (and so the
     # file's bytes) would otherwise change from run to run.
-    metadata = {"patch_ids": json.dumps(list(rows["patch_id"]))}
+    metadata = shard_metadata(list(rows["patch_id"]), {"s2": s2_bands, "s1": S1})
     return tensors, {"metadata": metadata, "sums": sums, "pixels": n * SIDE * SIDE}
 
 
@@ -239,12 +263,11 @@ def verify_shards(folder: str | os.PathLike[str]) -> int:
     """Check every shard's size and checksum; an error names each bad shard."""
     folder = Path(folder)
     index = read_index(folder)  # schema and counts
-    stats = read_stats(folder)  # finite numbers
-    absent = [b for b in index["s2_bands"] + index["s1_bands"] if b not in stats]
-    if absent:
-        raise InputError(folder / STATS, f"no statistics for band(s) {', '.join(absent)}")
+    check_stats_cover(folder / STATS, read_stats(folder), index)  # finite numbers, every band
     bad = [f"{shard['file']} ({problem})" for shard in index["shards"]
            if (problem := shard_problem(folder / shard["file"], shard))]  # fmt: skip
     if bad:
         raise InputError(folder, f"{len(bad)} bad shard(s): {', '.join(bad)}")
+    for shard in index["shards"]:
+        ShardFile(folder / shard["file"]).check_layout(index, shard["samples"])
     return index["samples"]

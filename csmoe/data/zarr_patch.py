@@ -24,6 +24,7 @@ import numpy as np
 from csmoe.data.patch import SIDE
 from csmoe.errors import InputError
 from csmoe.finite import problem_under, repair
+from csmoe.zarr_zip import names as names_along
 from csmoe.zarr_zip import open_zarr_zip
 
 FULL_SIDE = 264
@@ -94,8 +95,9 @@ def _positions(path: Path, dataset, patch_ids: list[str]) -> tuple[np.ndarray, n
     bands = dataset["bands"] if "bands" in dataset.variables else None
     if bands is None or bands.dims != ("sample", "time", "band", "y", "x"):
         raise InputError(path, "no bands (sample, time, band, y, x) variable")
-    if bands.shape[-2:] != (FULL_SIDE, FULL_SIDE) or not {"sample", "band"} <= set(dataset.indexes):
-        raise InputError(path, f"bands are not {FULL_SIDE} px squares with sample and band names")
+    if bands.shape[-2:] != (FULL_SIDE, FULL_SIDE):
+        raise InputError(path, f"bands are not {FULL_SIDE} px squares")
+    positions = names_along(path, dataset, "sample")
     locations, times = [], []
     for patch_id in patch_ids:
         location, _, time = patch_id.rpartition("_")
@@ -103,15 +105,16 @@ def _positions(path: Path, dataset, patch_ids: list[str]) -> tuple[np.ndarray, n
             raise InputError(path, f"no sample {patch_id}: no timestamp {time!r}")
         locations.append(location)
         times.append(int(time))
-    samples = dataset.indexes["sample"].get_indexer(locations)
-    if (samples < 0).any():
-        raise InputError(path, f"no sample {patch_ids[int(np.argmax(samples < 0))]}")
-    return samples, np.asarray(times)
+    absent = [i for i, location in zip(patch_ids, locations, strict=True)
+              if location not in positions]  # fmt: skip
+    if absent:
+        raise InputError(path, f"no sample {absent[0]}")
+    return np.array([positions[location] for location in locations]), np.asarray(times)
 
 
-def _band_positions(path: Path, dataset, names: tuple[str, ...]) -> np.ndarray:
-    positions = dataset.indexes["band"].get_indexer(list(names))
-    if (positions < 0).any():
-        missing = [n for n, p in zip(names, positions, strict=True) if p < 0]
+def _band_positions(path: Path, dataset, wanted: tuple[str, ...]) -> np.ndarray:
+    positions = names_along(path, dataset, "band")
+    missing = [name for name in wanted if name not in positions]
+    if missing:
         raise InputError(path, f"no band(s) {', '.join(missing)}")
-    return positions
+    return np.array([positions[name] for name in wanted])

@@ -13,7 +13,7 @@ from csmoe.descriptors import landcover
 from csmoe.descriptors.climate import WATER_SYMBOLS, climate_descriptors
 from csmoe.descriptors.legend import read_legend
 from csmoe.errors import InputError
-from csmoe.index.table import read_index
+from csmoe.parquet import read_table
 
 LANDCOVER_SOURCES = ("raster", "labels", "none")
 
@@ -61,7 +61,4 @@ def _read(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "index file does not exist")
-    try:
-        return read_index(path)
-    except Exception as error:  # pyarrow and geopandas raise many types for bad files
-        raise InputError(path, f"not a GeoParquet index ({error})") from None
+    return read_table(path, "GeoParquet index", geo=True)

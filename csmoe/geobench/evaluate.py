@@ -31,7 +31,9 @@ import torch.nn.functional as F
 from csmoe.atomic import write_text
 from csmoe.devices import autocast, pick_device
 from csmoe.errors import InputError
+from csmoe.geobench.guarded import GuardedTaskReader
 from csmoe.geobench.reader import TaskFolder
+from csmoe.geobench.tasks import Task
 from csmoe.geobench.tasks import task as find_task
 
 BATCH = 32
@@ -50,15 +52,16 @@ def _stack(sample_bands: dict[str, np.ndarray], names: list[str]) -> torch.Tenso
     return torch.from_numpy(np.stack([sample_bands.get(n, zeros) for n in names]))
 
 
-def split_features(folder: TaskFolder, ids: list[str], encoder, device) -> SplitFeatures:
+def split_features(reader: GuardedTaskReader, task: Task, ids: list[str], encoder,
+                   device) -> SplitFeatures:  # fmt: skip
     bands = encoder.description["input"]["bands"]
-    side, segmentation = encoder.img_size, folder.task.kind == "segmentation"
+    side, segmentation = encoder.img_size, task.kind == "segmentation"
     embeddings, maps, labels = [], [], []
     for lo in range(0, len(ids), BATCH):
-        samples = [folder.read(i) for i in ids[lo : lo + BATCH]]
+        samples = [reader.read(i) for i in ids[lo : lo + BATCH]]
         labels += [s.label for s in samples]
         inputs = {"s2": torch.stack([_stack(s.s2, bands["s2"]) for s in samples])}
-        if folder.task.s1:
+        if task.s1:
             inputs["s1"] = torch.stack([_stack(s.s1, bands["s1"]) for s in samples])
         pooled = []
         with torch.no_grad(), autocast(device):
@@ -133,11 +136,17 @@ def evaluate_task(
     if empty:
         raise InputError(folder.folder / f"{partition}_partition.json",
                          f"no samples in split(s) {', '.join(empty)}")  # fmt: skip
-    db_stats = folder.fit_db_statistics(splits["train"]) if task.s1_linear else {}
     run_device = pick_device(device)
     encoder = load_encoder(encoder_path).to(run_device)
     torch.manual_seed(seed)
-    features = {s: split_features(folder, ids, encoder, run_device) for s, ids in splits.items()}
+    with GuardedTaskReader(root, task) as reader:
+        db_stats = reader.fit_db_statistics(splits["train"]) if task.s1_linear else {}
+        features = {s: split_features(reader, task, ids, encoder, run_device)
+                    for s, ids in splits.items()}  # fmt: skip
+    if task.kind == "single-label" and np.unique(features["train"].labels).size < 2:
+        raise InputError(folder.folder / f"{partition}_partition.json",
+                         f"the train split of {task.name} holds one class only: a classifier "
+                         "needs two")  # fmt: skip
     if task.kind == "segmentation":
         result = segmentation(*features.values(), task.classes, epochs, seed)
     else:

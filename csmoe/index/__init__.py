@@ -72,7 +72,7 @@ def build_index(
         frame, skipped = index_bigearthnet_names()
     else:
         raise ValueError(f"unknown archive kind {kind!r}; expected one of {KINDS}")
-    index = finalize(frame)
+    index = finalize(frame, root or s2_root or kind)
     if skip_bad:
         write_skipped(skipped, out)
     write_index(index, out)

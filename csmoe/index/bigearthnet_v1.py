@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import sys
 from datetime import datetime
@@ -44,13 +45,21 @@ S1_NAME = re.compile(r"^S1[AB]_IW_GRDH_1SDV_\d{8}T\d{6}_\d{2}[A-Z]{3}_\d+_\d+$")
 S2_NAME = re.compile(r"^S2[AB]_MSIL2A_\d{8}T\d{5,6}_\d+_\d+$")
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
 def read_json(path: Path) -> dict[str, Any]:
+    """A metadata JSON object (strict JSON: NaN and Infinity are refused)."""
     if not path.is_file():
         raise PatchProblem(path, "missing metadata JSON")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PatchProblem(path, f"not valid JSON ({error})") from None
+        meta = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise PatchProblem(path, f"not valid JSON ({str(error)[:200]})") from None
+    if not isinstance(meta, dict):
+        raise PatchProblem(path, f"not a JSON object ({type(meta).__name__})")
+    return meta
 
 
 def json_corners(path: Path, meta: dict[str, Any]) -> tuple[float, float, float, float]:
@@ -60,9 +69,12 @@ def json_corners(path: Path, meta: dict[str, Any]) -> tuple[float, float, float,
         raise PatchProblem(path, "JSON has no 'coordinates'")
     lower = coords.get("lry", coords.get("lly"))
     values = [coords.get("ulx"), lower, coords.get("lrx"), coords.get("uly")]
-    if any(not isinstance(v, int | float) for v in values):
+    if any(not isinstance(v, int | float) or isinstance(v, bool) for v in values):
         raise PatchProblem(path, "JSON 'coordinates' lacks one of ulx, uly, lrx, lry/lly")
-    return tuple(float(v) for v in values)
+    left, bottom, right, top = (float(v) for v in values)
+    if not all(math.isfinite(v) for v in values) or not (left < right and bottom < top):
+        raise PatchProblem(path, f"JSON 'coordinates' {values} are not a square's corners")
+    return left, bottom, right, top
 
 
 def json_field(path: Path, meta: dict[str, Any], key: str) -> Any:

@@ -16,9 +16,11 @@ name without its last three. Footprints come from the S2 rasters' georeferencing
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from csmoe.bigearthnet import names, nomenclature, packaged
@@ -27,9 +29,15 @@ from csmoe.footprints import meteorological_season
 from csmoe.index.bigearthnet_v1 import S1_BANDS, S2_BANDS
 from csmoe.index.patches import PatchProblem, Skipped, collect
 from csmoe.index.rasters import check_band, check_same_grid
+from csmoe.parquet import read_table
 
 METADATA_FILES = ("metadata.parquet", "metadata_for_patches_with_snow_cloud_or_shadow.parquet")
 REQUIRED_COLUMNS = ("patch_id", "s1_name", "labels", "split")
+# Ids become folder names: only ids of the published form are read (v1 S2 hours may lack
+# the leading zero, as in ``T93020``).
+PATCH_ID = re.compile(r"^S2[AB]_MSIL2A_\d{8}T\d{5,6}_N\d{4}_R\d{3}_T\d{2}[A-Z]{3}_\d{2}_\d{2}$")
+S1_NAME = re.compile(r"^S1[AB]_IW_GRDH_1SDV_\d{8}T\d{6}_\d{2}[A-Z]{3}_\d+_\d+$")
+FLAGS = ("contains_seasonal_snow", "contains_cloud_or_shadow")
 SPLIT_NAMES = {"train": "train", "validation": "validation", "val": "validation", "test": "test"}
 
 
@@ -50,22 +58,52 @@ def read_metadata(root: Path) -> pd.DataFrame:
         raise InputError(root / METADATA_FILES[0], "missing: not a BigEarthNet v2 root folder")
     tables = []
     for path in paths:
-        try:
-            table = pd.read_parquet(path)
-        except Exception as error:  # pyarrow raises several types for a corrupt file
-            raise InputError(path, f"unreadable parquet file ({error})") from None
+        table = read_table(path, "BigEarthNet v2 metadata file")
         missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
         if missing:
             raise InputError(path, f"missing column(s) {missing}; has {list(table.columns)}")
         unknown = sorted(set(table["split"].astype(str)) - set(SPLIT_NAMES))
         if unknown:
-            raise InputError(path, f"unknown split value(s) {unknown}")
+            raise InputError(path, f"unknown split value(s) {unknown[:5]}")
+        _check_values(path, table)
         tables.append(table)
     table = pd.concat(tables, ignore_index=True)
     duplicated = table["patch_id"].duplicated()
     if duplicated.any():
         raise InputError(paths[-1], f"patch {table['patch_id'][duplicated].iloc[0]!r} repeated")
     return table
+
+
+def _check_values(path: Path, table: pd.DataFrame) -> None:
+    """Ids of the published form (they become paths), label lists of names, flags that
+    are booleans, countries that are text."""
+
+    def refuse(column: str, bad: pd.Series, what: str) -> None:
+        if bad.any():
+            value = str(table[column][bad.to_numpy()].iloc[0])[:80]
+            raise InputError(path, f"column {column!r}: {value!r} is not {what}")
+
+    for column, pattern in (("patch_id", PATCH_ID), ("s1_name", S1_NAME)):
+        named = table[column].map(functools.partial(_matches, pattern))
+        refuse(column, ~named, "a BigEarthNet v2 name")
+    refuse("labels", ~table["labels"].map(_names), "a list of class names")
+    for column in FLAGS:
+        if column in table:
+            refuse(column, ~table[column].map(lambda v: v is None or v is pd.NA or isinstance(
+                v, bool | np.bool_)), "true or false")  # fmt: skip
+    for column in ("country", "s2v1_name"):
+        if column in table:
+            refuse(column, ~table[column].map(lambda v: v is None or isinstance(v, str)), "text")
+
+
+def _matches(pattern: re.Pattern, value) -> bool:
+    return isinstance(value, str) and bool(pattern.match(value))
+
+
+def _names(value) -> bool:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
 
 
 def read_pair(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,11 @@ def check_band(
                 raise PatchProblem(path, f"expected data type {dtype}, found {src.dtypes[0]}")
             if shape is not None and src.shape != shape:
                 raise PatchProblem(path, f"expected shape {shape}, found {src.shape}")
+            left, bottom, right, top = info.bounds
+            if not all(math.isfinite(v) for v in info.bounds) or not (
+                left < right and bottom < top
+            ):
+                raise PatchProblem(path, f"georeferencing gives no footprint {info.bounds}")
             if check == "full":
                 pixels = src.read(1)
                 problem = problem_under(non_finite, pixels)

@@ -45,7 +45,7 @@ from csmoe.errors import InputError
 from csmoe.finite import non_finite as non_finite_problem
 from csmoe.footprints import meteorological_season
 from csmoe.index.patches import PatchProblem, Skipped, collect
-from csmoe.zarr_zip import ZARR_SUFFIX, open_zarr_zip
+from csmoe.zarr_zip import ZARR_SUFFIX, is_text, open_zarr_zip
 
 PRODUCTS = {"l2a": "S2L2A", "l1c": "S2L1C"}
 S1_PRODUCT = "S1GRD"
@@ -66,10 +66,34 @@ def _open(path: Path):
         raise PatchProblem(path, error.problem) from None
 
 
+# Each variable the index reads: its dimensions and the dtype kinds it may have.
+VARIABLES = {
+    "sample_id": (("sample", "time"), "USO"), "file_id": (("sample", "time"), "USO"),
+    "time_": (("sample", "time"), "M"), "crs": (("sample",), "iu"),
+    "x_": (("sample", "x"), "fiu"), "y_": (("sample", "y"), "fiu"),
+    "center_lat": (("sample",), "fiu"), "cloud_mask": (("sample", "time", "y", "x"), "iu"),
+}  # fmt: skip
+UTM_EPSG = set(range(32601, 32661)) | set(range(32701, 32761))
+
+
 def _variable(path: Path, dataset, name: str) -> np.ndarray:
+    """A variable's values, of the dimensions and dtype kind the release gives it."""
     if name not in dataset.variables:
         raise PatchProblem(path, f"no variable {name!r}")
-    return dataset[name].values
+    dims, kinds = VARIABLES[name]
+    variable = dataset[name]
+    if variable.dims != dims or variable.dtype.kind not in kinds:
+        raise PatchProblem(path, f"variable {name!r} is {variable.dtype} {variable.dims}, "
+                           f"expected {dims}")  # fmt: skip
+    try:
+        values = variable.values
+    except Exception as error:  # zarr's codecs raise many types for damaged chunks
+        raise PatchProblem(path, f"unreadable variable {name!r} ({error})") from None
+    if values.dtype.kind in "USO" and not all(is_text(v) for v in values.ravel()):
+        raise PatchProblem(path, f"variable {name!r} holds values that are not text (or none)")
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        raise PatchProblem(path, f"variable {name!r} holds NaN or infinite values")
+    return values
 
 
 def _check_bands(path: Path, dataset, check: str, non_finite: str) -> np.ndarray | None:
@@ -82,14 +106,21 @@ def _check_bands(path: Path, dataset, check: str, non_finite: str) -> np.ndarray
         raise PatchProblem(path, f"expected {SIDE} x {SIDE} px, found {bands.shape[-2:]}")
     if check != "full":
         return None
-    if not np.issubdtype(bands.dtype, np.floating):
-        return np.zeros(bands.shape[:2], dtype=np.int64)
-    bad = ~np.isfinite(bands.values)
-    whole_band = bad.all(axis=(-2, -1)).any()
-    if bad.any() and (non_finite == "reject" or whole_band):
-        problem = non_finite_problem(bands.values[bad.any(axis=(2, 3, 4))][0])
-        raise PatchProblem(path, f"a sample's bands: {problem}")
-    return bad.sum(axis=(2, 3, 4))
+    counts = np.zeros(bands.shape[:2], dtype=np.int64)
+    for time in range(bands.shape[1]):  # every chunk decoded once (integer bands too)
+        try:
+            values = bands.isel(time=time).values
+        except Exception as error:  # zarr's codecs raise many types for damaged chunks
+            raise PatchProblem(path, f"unreadable bands of timestamp {time} ({error})") from None
+        if not np.issubdtype(values.dtype, np.floating):
+            continue
+        bad = ~np.isfinite(values)
+        whole_band = bad.all(axis=(-2, -1)).any()
+        if bad.any() and (non_finite == "reject" or whole_band):
+            problem = non_finite_problem(values[bad.any(axis=(1, 2, 3))][0])
+            raise PatchProblem(path, f"a sample's bands: {problem}")
+        counts[:, time] = bad.sum(axis=(1, 2, 3))
+    return counts
 
 
 def mask_shares(path: Path, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,10 +162,17 @@ def read_file(
     crs = _variable(s2_path, s2, "crs")
     if not np.array_equal(crs, _variable(s1_path, s1, "crs")):
         raise PatchProblem(s1_path, f"its UTM zones differ from those of {s2_path}")
+    if not set(crs.tolist()) <= UTM_EPSG:
+        raise PatchProblem(s2_path, "variable 'crs' holds a code that is not a UTM zone")
     x, y = _variable(s2_path, s2, "x_"), _variable(s2_path, s2, "y_")
+    if (np.diff(x, axis=1) <= 0).any() or (np.diff(y, axis=1) >= 0).any():
+        raise PatchProblem(s2_path, "pixel centres x_ must increase and y_ decrease")
+    latitude = _variable(s2_path, s2, "center_lat")
+    if (np.abs(latitude) > 90).any():
+        raise PatchProblem(s2_path, "variable 'center_lat' holds a latitude beyond 90")
     cloudy = nodata = np.full(ids.shape, np.nan)  # a product without a cloud mask: unknown
     if "cloud_mask" in s2.variables:
-        cloudy, nodata = mask_shares(s2_path, s2["cloud_mask"].values)
+        cloudy, nodata = mask_shares(s2_path, _variable(s2_path, s2, "cloud_mask"))
     s2_names = _variable(s2_path, s2, "file_id").ravel().astype(str)
     frame = pd.DataFrame(
         {
@@ -148,6 +186,10 @@ def read_file(
             "nodata_share": nodata.ravel().astype(np.float64),
         }
     )
+    missing = frame["s1_time"].isna() | frame["s2_time"].isna()
+    if missing.any():
+        raise PatchProblem(s2_path, f"sample {frame['patch_id'][missing].iloc[0]} has no "
+                           "timestamp (NaT)")  # fmt: skip
     known = frame["cloud_share"].notna()
     frame["cloud"] = (frame["cloud_share"] > cloud_threshold).where(known).astype("boolean")
     per_sample = _utm_squares(crs, x, y)
@@ -155,7 +197,7 @@ def read_file(
     for column, values in per_sample.items():
         frame[column] = np.repeat(values, times)
     frame["s1_dir"], frame["s2_dir"] = str(s1_path), str(s2_path)
-    latitude = np.repeat(_variable(s2_path, s2, "center_lat"), times)
+    latitude = np.repeat(latitude, times)
     months = pd.DatetimeIndex(frame["s2_time"]).month.to_numpy()
     frame["season"] = meteorological_season(months, southern=latitude < 0)
     frame["split"] = SPLITS[folder.name]

@@ -35,6 +35,7 @@ import pandas as pd
 import shapely
 
 from csmoe.atomic import atomic_path
+from csmoe.errors import InputError
 from csmoe.footprints import utm_corners
 from csmoe.index.patches import Skipped
 
@@ -73,7 +74,7 @@ def footprints(frame: pd.DataFrame) -> np.ndarray:
     return shapely.polygons(utm_corners(frame, 4326))
 
 
-def finalize(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+def finalize(frame: pd.DataFrame, source: str | os.PathLike[str] = "index") -> gpd.GeoDataFrame:
     """Give `frame` every index column in order, sorted by patch id, with footprints: the
     readers' own ``geometry`` where they give one (raster bounds in degrees), else the
     UTM squares."""
@@ -89,7 +90,8 @@ def finalize(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     frame = frame[columns].sort_values("patch_id", kind="stable").reset_index(drop=True)
     duplicated = frame["patch_id"].duplicated()
     if duplicated.any():
-        raise ValueError(f"duplicate patch id {frame['patch_id'][duplicated].iloc[0]!r}")
+        raise InputError(source, f"patch id {frame['patch_id'][duplicated].iloc[0]!r} is listed "
+                         "twice in the archive")  # fmt: skip
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
 
 

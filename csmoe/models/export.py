@@ -13,11 +13,14 @@ import json
 import os
 from pathlib import Path
 
+import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model
 
 from csmoe.atomic import atomic_path, write_text
 from csmoe.errors import InputError
 from csmoe.models.checkpoint import config_path
+from csmoe.models.description import check_architecture, check_inputs, check_weights_fit
 from csmoe.models.encoder import CrossSensorEncoder
 from csmoe.models.weights import save_weights
 
@@ -54,18 +57,30 @@ def save_encoder(
     write_text(config_path(path), json.dumps(description, indent=2) + "\n")
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
 def read_description(path: str | os.PathLike[str]) -> dict:
+    """``encoder.json`` beside `path`, checked (`csmoe.models.description`)."""
     meta_path = config_path(path)
     try:
-        description = json.loads(meta_path.read_text())
+        description = json.loads(meta_path.read_text(encoding="utf-8"),
+                                 parse_constant=_refuse_constant)  # fmt: skip
     except FileNotFoundError:
         raise InputError(
             meta_path, "missing: an exported encoder needs its JSON beside it"
         ) from None
-    except json.JSONDecodeError as error:
-        raise InputError(meta_path, f"not valid JSON ({error})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise InputError(meta_path, f"not valid JSON ({str(error)[:200]})") from None
+    if not isinstance(description, dict):
+        raise InputError(meta_path, "not a JSON object")
     if description.get("format") != FORMAT:
-        raise InputError(meta_path, f"unknown encoder format {description.get('format')!r}")
+        raise InputError(
+            meta_path, f"unknown encoder format {str(description.get('format'))[:80]!r}"
+        )
+    args = check_architecture(meta_path, description.get("encoder"))
+    check_inputs(meta_path, description.get("input"), args)
     return description
 
 
@@ -91,9 +106,15 @@ def load_encoder(path: str | os.PathLike[str], device: str = "cpu") -> CrossSens
     """The exported encoder in eval mode; its description is in `encoder.description`."""
     if not Path(path).is_file():
         raise InputError(path, "no such encoder weights file")
-    encoder = build_encoder(read_description(path))
+    description = read_description(path)
+    check_weights_fit(Path(path), description["encoder"])
+    encoder = build_encoder(description)
     try:
         load_model(encoder, str(Path(path)), device=device)
-    except (OSError, RuntimeError) as error:
+    except (OSError, RuntimeError, SafetensorError) as error:
         raise InputError(path, f"weights do not fit the description ({error})") from None
+    bad = [name for name, tensor in encoder.state_dict().items()
+           if tensor.is_floating_point() and not torch.isfinite(tensor).all()]  # fmt: skip
+    if bad:
+        raise InputError(path, f"weights hold NaN or infinite values ({bad[0]})")
     return encoder.to(device).eval()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
+from csmoe import parquet
 from csmoe.atomic import atomic_path, write_text
-from csmoe.errors import InputError
 from csmoe.sampling import basemap, report
 from csmoe.sampling.metrics import selection_metrics
 from csmoe.sampling.pool import training_pool
@@ -18,13 +17,7 @@ from csmoe.sampling.samplers import lonlat, sample, strata
 
 
 def read_table(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file does not exist")
-    try:
-        return gpd.read_parquet(path)
-    except Exception as error:  # pyarrow and geopandas raise many types for bad files
-        raise InputError(path, f"not a GeoParquet file ({error})") from None
+    return parquet.read_table(path, "GeoParquet file", geo=True)
 
 
 def effective_landcover_level(table: gpd.GeoDataFrame, requested: str) -> str:

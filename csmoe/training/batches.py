@@ -25,7 +25,15 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from csmoe.data.shard_format import ShardFile, band_norm, normalise, read_index, read_stats
+from csmoe.data.shard_format import (
+    STATS,
+    ShardFile,
+    band_norm,
+    check_stats_cover,
+    normalise,
+    read_index,
+    read_stats,
+)
 from csmoe.errors import InputError
 
 FLIP_STREAM = 1
@@ -51,6 +59,7 @@ class GlobalBatches(IterableDataset):
         self.folder = Path(folder)
         self.index = read_index(self.folder)
         self.stats = read_stats(self.folder)
+        check_stats_cover(self.folder / STATS, self.stats, self.index)
         self.norm = {
             "s2": band_norm(self.stats, self.index["s2_bands"]),
             "s1": band_norm(self.stats, self.index["s1_bands"]),
@@ -105,10 +114,13 @@ class GlobalBatches(IterableDataset):
         return flags[self.rank * share : (self.rank + 1) * share]
 
     def _open(self, shard: int) -> ShardFile:
-        path = self.folder / self.index["shards"][shard]["file"]
+        entry = self.index["shards"][shard]
+        path = self.folder / entry["file"]
         if not path.is_file():
             raise InputError(path, "shard listed in index.json is missing")
-        return ShardFile(path)
+        handle = ShardFile(path)
+        handle.check_layout(self.index, entry["samples"])
+        return handle
 
     def read(self, positions: np.ndarray, name: str) -> np.ndarray:
         """Tensor `name` of the samples at `positions`, in that order."""
@@ -130,6 +142,8 @@ class GlobalBatches(IterableDataset):
     def batch(self, step: int) -> dict[str, torch.Tensor | int]:
         positions = self.positions(step)
         images = {s: normalise(self.read(positions, s), self.norm[s]) for s in ("s2", "s1")}
+        if not np.isfinite(images["s1"]).all():  # float16 storage: S2 is integer
+            self._name_non_finite(positions, images["s1"])
         if self.flips:
             for i, (horizontal, vertical) in enumerate(self.flip_flags(step)):
                 for s in images:
@@ -138,6 +152,13 @@ class GlobalBatches(IterableDataset):
                     if vertical:
                         images[s][i] = images[s][i, :, ::-1, :]
         return {"step": step, **{s: torch.from_numpy(v) for s, v in images.items()}}
+
+    def _name_non_finite(self, positions: np.ndarray, s1: np.ndarray) -> None:
+        row = int(np.argmax(~np.isfinite(s1).reshape(len(s1), -1).all(axis=1)))
+        shard = int(np.searchsorted(self.first_sample, positions[row], side="right") - 1)
+        sample = int(positions[row] - self.first_sample[shard])
+        raise InputError(self.folder / self.index["shards"][shard]["file"],
+                         f"S1 of sample {sample} holds NaN or infinite values")  # fmt: skip
 
     def __iter__(self) -> Iterator[dict]:
         info = get_worker_info()

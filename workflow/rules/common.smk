@@ -6,9 +6,12 @@ import os
 import shlex
 import sys
 
+from snakemake.utils import validate
+
 # The Snakefile may be parsed by a Snakemake installed without csmoe (e.g. with conda).
 sys.path.insert(0, workflow.basedir)
 
+from csmoe.config import check_files as check_config_files
 from csmoe.config import validate as validate_config
 from csmoe.rules import descriptors as descriptor_rules
 from csmoe.rules import evaluation as evaluation_rules
@@ -21,8 +24,12 @@ from csmoe.rules import sampling as sampling_rules
 from csmoe.rules import shards as shard_rules
 from csmoe.rules import targets
 
-# The schema validation in the Snakefile checks types; this adds cross-key checks
+# Snakemake's YAML loader accepts duplicate keys and aliases: each config file is read
+# again strictly (one line per problem) before the schema sees the merged config. The
+# schema fills defaults; csmoe's validation adds finite numbers and cross-key checks
 # (study.archives must name configured archives) with the same message style.
+check_config_files(workflow.configfiles)
+validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 validate_config(config, "config")
 
 # Rules call the package from this checkout, also inside a conda environment.
