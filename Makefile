@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install lock demo test test-all test-slurm lint format bench-index clean
+.PHONY: install lock demo test test-all test-slurm fuzz lint format bench-index clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +62,7 @@ format: install
 clean:
 	find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 	rm -rf resources logs benchmarks .snakemake
+
+# The slow fuzz run: 1,000 mutated inputs per format, JSON summary in fuzz-summary.json.
+fuzz: install
+	FUZZ_SUMMARY=fuzz-summary.json $(BIN)/python -m pytest -m slow -s tests/test_fuzz.py

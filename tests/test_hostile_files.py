@@ -197,6 +197,30 @@ def test_v11_damaged_integer_chunk_is_found_by_the_full_check(
     assert build_index("ssl4eo-s12-v1.1", out, root=root, skip_bad=True, workers=2) == 4
 
 
+def test_v11_blosc_header_claiming_more_bytes_than_the_chunk_is_refused(
+    ssl4eo_v11_root: Path, tmp_path: Path
+) -> None:
+    """c-blosc trusts the sizes in a chunk's header: one claiming more compressed bytes
+    than the chunk holds made it read past the buffer (SIGSEGV, found by fuzzing)."""
+    import struct
+
+    from csmoe.index import build_index
+
+    root = tmp_path / "v11"
+    shutil.copytree(ssl4eo_v11_root, root)
+    damaged = root / "val" / "S2L2A" / "ssl4eos12_val_seasonal_data_000001.zarr.zip"
+
+    def damage(folder: Path) -> None:
+        chunk = folder / "x_" / "0.0"
+        data = bytearray(chunk.read_bytes())
+        data[12:16] = struct.pack("<I", 1 << 30)
+        chunk.write_bytes(bytes(data))
+
+    rezip(damaged, damage)
+    with pytest.raises(InputError, match="damaged chunk x_/0.0: its header says 1073741824"):
+        build_index("ssl4eo-s12-v1.1", tmp_path / "x.parquet", root=root, workers=2)
+
+
 def test_v11_missing_timestamp_is_a_patch_problem(ssl4eo_v11_root: Path, tmp_path: Path) -> None:
     import xarray as xr
     from archives import write_zarr_zip
