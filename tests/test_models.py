@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -177,13 +176,16 @@ def test_tiny_model_overfits_a_tiny_batch() -> None:
 
 def test_expert_use_is_recorded_per_sensor() -> None:
     model = create_model("csmoe_tiny")
-    layers = model.encoder.moe_layers()
-    for moe in layers:
-        moe.record = True
-    model(torch.randn(2, 2, 120, 120), torch.randn(2, 10, 120, 120))
-    mass = layers[0].token_mass
-    assert set(mass) == {"s1", "s2"} and mass["s2"].shape == (4,)
-    assert math.isclose(mass["s2"].sum().item(), 2 * 33, rel_tol=1e-4)  # tokens x samples
+    with model.encoder.recording_expert_shares() as record:
+        model(torch.randn(2, 2, 120, 120), torch.randn(2, 10, 120, 120))
+    assert set(record) == {"s1", "s2"} and len(record["s2"]) == 1  # one pass per sensor
+    first_layer = record["s2"][0][0]  # (samples, visible tokens + class token, experts)
+    assert first_layer.shape == (2, 33, 4) and len(record["s2"][0]) == 2  # two MoE layers
+    torch.testing.assert_close(first_layer.sum(dim=-1), torch.ones(2, 33))
+    moe = model.encoder.moe_layers()[0]
+    with moe.recording() as shares:  # a layer on its own
+        moe(torch.randn(3, 5, moe.phi.shape[0]))
+    assert shares[0].shape == (3, 5, 4) and moe._shares is None  # off after the block
 
 
 PAPER = {  # preset: (image size, published params (M), published GMAC)

@@ -113,8 +113,12 @@ def split_features(
         parts["ref"].append(batch["reference_map"].numpy().astype(np.uint16))
         parts["has_ref"].append(batch["has_reference_map"].numpy())
         parts["ids"].extend(batch["patch_id"])
+    embeddings = {s: np.concatenate(parts[s]) for s in SENSORS}
+    if not all(np.isfinite(e).all() for e in embeddings.values()):
+        raise InputError(folder, "its features hold NaN or infinite values (the encoder's "
+                         "weights or normalisation)")  # fmt: skip
     return SplitFeatures(
-        embeddings={s: np.concatenate(parts[s]) for s in SENSORS},
+        embeddings=embeddings,
         token_maps=np.concatenate(parts["maps"]) if parts["maps"] else None,
         labels=np.concatenate(parts["labels"]),
         reference_maps=np.concatenate(parts["ref"]),

@@ -13,7 +13,8 @@ size runs; `config` holds the constructor arguments (what an exported encoder ne
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -96,6 +97,7 @@ class CrossSensorEncoder(nn.Module):
         self.fc_norm = _layer_norm(embed_dim)  # after mean pooling, for downstream use
         # Found once here, not by walking the module tree on every forward pass.
         self._moe_layers = [m for m in self.modules() if isinstance(m, SoftMoE)]
+        self._expert_record: dict[str, list] | None = None  # recording_expert_shares
         self.initialize_weights()
 
     # --------------------------------------------------------------------- set-up
@@ -125,11 +127,31 @@ class CrossSensorEncoder(nn.Module):
 
     def transform(self, tokens: torch.Tensor, sensor: str) -> torch.Tensor:
         """Sensor-specific blocks, shared blocks, final norm."""
-        for moe in self.moe_layers():
-            moe.sensor = sensor
-        for blk in self.stream(sensor):
-            tokens = blk(tokens)
+        with self._recorded(sensor):
+            for blk in self.stream(sensor):
+                tokens = blk(tokens)
         return self.norm(tokens)
+
+    @contextmanager
+    def recording_expert_shares(self) -> Iterator[dict[str, list[list[torch.Tensor]]]]:
+        """Inside the block, every pass of a sensor's tokens appends, per MoE layer, the
+        (B, m, experts) share of each output token each expert gives
+        (`SoftMoE.recording`): ``record[sensor][pass][layer]``."""
+        self._expert_record = record = {s: [] for s in SENSORS}
+        try:
+            yield record
+        finally:
+            self._expert_record = None
+
+    @contextmanager
+    def _recorded(self, sensor: str) -> Iterator[None]:
+        if self._expert_record is None or not self._moe_layers:
+            yield
+            return
+        with ExitStack() as stack:
+            shares = [stack.enter_context(moe.recording()) for moe in self._moe_layers]
+            yield
+        self._expert_record[sensor].append([torch.cat(layer) for layer in shares])
 
     def forward(self, x: torch.Tensor, sensor: str) -> torch.Tensor:
         """All tokens (class token first) of one sensor's images."""
@@ -150,8 +172,6 @@ class CrossSensorEncoder(nn.Module):
         sensor's whole stream; negative values count from the end), for dense decoders."""
         blocks = self.stream(sensor)
         wanted = sorted({i % len(blocks) for i in indices})
-        for moe in self.moe_layers():
-            moe.sensor = sensor
         tokens = self.add_cls(self.embed(x, sensor), sensor)
         maps = {}
         for i, blk in enumerate(blocks[: wanted[-1] + 1]):

@@ -25,6 +25,9 @@ from csmoe.models.encoder import CrossSensorEncoder
 from csmoe.models.weights import save_weights
 
 FORMAT = "csmoe-encoder/1"
+# No trained ViT weight comes near this; damaged bytes (e.g. 0x7F7F7F7F = 3.4e38) do, and
+# finite weights that large overflow to infinite features.
+MAX_WEIGHT = 1e4
 
 
 def moe_layout(encoder: CrossSensorEncoder) -> dict | None:
@@ -113,8 +116,9 @@ def load_encoder(path: str | os.PathLike[str], device: str = "cpu") -> CrossSens
         load_model(encoder, str(Path(path)), device=device)
     except (OSError, RuntimeError, SafetensorError) as error:
         raise InputError(path, f"weights do not fit the description ({error})") from None
-    bad = [name for name, tensor in encoder.state_dict().items()
-           if tensor.is_floating_point() and not torch.isfinite(tensor).all()]  # fmt: skip
+    bad = [name for name, tensor in encoder.state_dict().items() if tensor.is_floating_point()
+           and not (torch.isfinite(tensor).all() and tensor.abs().max() <= MAX_WEIGHT)]  # fmt: skip
     if bad:
-        raise InputError(path, f"weights hold NaN or infinite values ({bad[0]})")
+        raise InputError(path, f"weights hold NaN, infinite or absurd values beyond "
+                         f"±{MAX_WEIGHT:g} ({bad[0]})")  # fmt: skip
     return encoder.to(device).eval()

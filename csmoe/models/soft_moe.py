@@ -11,11 +11,18 @@ over experts and applied with batched matrix products) processes its p slots.
 Slots: a fixed number p per expert, whatever the token count. Every slot vector is used
 for every input, in pretraining (visible tokens only) and at inference alike, so every
 slot used at inference is trained.
+
+Expert use can be watched: inside ``with layer.recording() as shares:``, each forward
+pass appends the (B, m, n) share of every output token that each expert gives (its
+combine weights summed over the expert's slots; dispatch weights sum to one per slot by
+construction, so use is read from the combine side).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import torch
@@ -68,9 +75,7 @@ class SoftMoE(nn.Module):
         self.act = act_layer()
         drops = to_2tuple(drop)
         self.drop1, self.drop2 = nn.Dropout(drops[0]), nn.Dropout(drops[1])
-        self.record: bool = False
-        self.sensor: str | None = None
-        self.token_mass: dict[str, torch.Tensor] = {}
+        self._shares: list[torch.Tensor] | None = None  # see `recording`
         self.reset_parameters()
 
     @property
@@ -105,20 +110,23 @@ class SoftMoE(nn.Module):
         slots = slots.reshape(batch, n, p, -1).transpose(0, 1).reshape(n, batch * p, -1)
         outputs = self._experts(slots)
         outputs = outputs.reshape(n, batch, p, -1).transpose(0, 1).reshape(batch, n * p, -1)
-        if self.record and self.sensor is not None:
-            self._record(combine)
+        if self._shares is not None:
+            self._shares.append(self.token_shares(combine))
         return self.drop2(combine @ outputs)
 
     @torch.no_grad()
-    def _record(self, combine: torch.Tensor) -> None:
-        """Share of this sensor's token outputs each expert contributes (sums to 1).
+    def token_shares(self, combine: torch.Tensor) -> torch.Tensor:
+        """(B, m, n): each expert's share of each output token (rows sum to 1)."""
+        return combine.reshape(*combine.shape[:2], self.num_experts, -1).sum(dim=3).float()
 
-        Dispatch weights sum to one per slot by construction, so expert use is read from
-        the combine weights: how much of every output token comes from each expert.
-        """
-        mass = combine.reshape(*combine.shape[:2], self.num_experts, -1).sum(dim=(0, 1, 3))
-        total = self.token_mass.get(self.sensor, torch.zeros_like(mass, dtype=torch.float32))
-        self.token_mass[self.sensor] = total + mass.float()
+    @contextmanager
+    def recording(self) -> Iterator[list[torch.Tensor]]:
+        """Collect `token_shares` of every forward pass inside the block."""
+        self._shares = shares = []
+        try:
+            yield shares
+        finally:
+            self._shares = None
 
 
 def soft_moe_layer(num_experts: int, slots_per_expert: int):

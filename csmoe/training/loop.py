@@ -228,16 +228,14 @@ def train_step(run: Run, runner, ddp, s1, s2, order) -> tuple[torch.Tensor, torc
 @torch.no_grad()
 def expert_shares(run: Run, s1, s2, order) -> dict | None:
     """Share of each sensor's token outputs that each expert gives, per MoE layer."""
-    layers = run.model.encoder.moe_layers()
-    if not layers:
+    if not run.model.encoder.moe_layers():
         return None
-    for moe in layers:
-        moe.record, moe.token_mass = True, {}
-    with run.autocast:
+    with run.model.encoder.recording_expert_shares() as record, run.autocast:
         run.model(s1, s2, order)
-    mass = torch.stack([torch.stack([moe.token_mass[s] for moe in layers]) for s in ("s1", "s2")])
-    for moe in layers:
-        moe.record, moe.token_mass = False, {}
+    # Per sensor and layer, the expert mass summed over the tokens of the batch.
+    mass = torch.stack([
+        torch.stack([layer.sum(dim=(0, 1)) for layer in record[s][0]]) for s in ("s1", "s2")
+    ])  # fmt: skip
     mass = distributed.sum_over_processes(mass, run.processes)
     shares = (mass / mass.sum(dim=-1, keepdim=True)).cpu()
     return {
