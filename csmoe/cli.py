@@ -482,7 +482,9 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="shards of the test split (scores; retrieval archive)")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True, help="folder for metrics.json")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--seed", type=int, default=0, help="probe, decoder, random weights")
+    parser.add_argument("--seed", type=int, default=0, help="random weights, fine-tuning")
+    parser.add_argument("--probe-seeds", type=int, nargs="+", default=[0],
+                        help="seeds of the segmentation decoder, fitted once per seed")  # fmt: skip
     parser.add_argument("--segmentation-epochs", type=int, default=100)
     parser.add_argument("--finetune-epochs", type=int, default=0,
                         help="also fine-tune encoder and head for S2 classes")  # fmt: skip
@@ -503,7 +505,8 @@ def _run_evaluate(args: argparse.Namespace) -> None:
     evaluate(
         args.features, args.encoder, train=args.train, queries=args.queries, test=args.test,
         out=args.out, device=args.device, seed=args.seed,
-        segmentation_epochs=args.segmentation_epochs, finetune_epochs=args.finetune_epochs,
+        probe_seeds=tuple(args.probe_seeds), segmentation_epochs=args.segmentation_epochs,
+        finetune_epochs=args.finetune_epochs,
         batch_size=args.batch_size,
     )  # fmt: skip
     print(f"{args.features} features evaluated into {args.out} in {_since(start)}",
@@ -519,6 +522,7 @@ def _study_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the metrics.json whose retrieval examples are drawn")  # fmt: skip
     parser.add_argument("--queries", type=Path, required=True, help="validation shards")
     parser.add_argument("--archive", type=Path, required=True, help="test shards")
+    parser.add_argument("--seed", type=int, default=0, help="of the bootstrap resamples")
     parser.add_argument("--out", type=Path, required=True, help="folder: table.csv, ...")
 
 
@@ -526,7 +530,7 @@ def _run_study(args: argparse.Namespace) -> None:
     from csmoe.study.run import write_study
 
     write_study(args.metrics, args.logs, args.out, examples=args.examples,
-                queries=args.queries, archive=args.archive)  # fmt: skip
+                queries=args.queries, archive=args.archive, seed=args.seed)  # fmt: skip
     print(f"study table and figures in {args.out}", file=sys.stderr)
 
 

@@ -140,8 +140,31 @@ def test_study_table_and_figures(shards, eval_splits, exported, tmp_path: Path) 
     assert list(table["model"]) == ["moe", "random_init_moe", "band_stats"]
     assert list(table["features"]) == ["pretrained", "random_init", "band_stats"]
     assert table["ret_s1_to_s2_f1@10"].isna().tolist() == [False, False, True]
-    assert "| — |" in (tmp_path / "study" / "table.md").read_text()
-    for figure in ("quality_vs_cost", "pretraining_loss", "expert_shares", "retrieval_examples"):
+    text = (tmp_path / "study" / "table.md").read_text()
+    assert "| — |" in text and "bootstrap interval" in text
+    # Every metric cell has its interval, around the value each evaluation computed.
+    evaluated = json.loads(Path(metrics[0]).read_text())
+    row = table.iloc[0]
+    for metric, value in (
+        ("cls_s2_micro_map", evaluated["classification"]["s2"]["micro_map"]),
+        ("seg_miou", evaluated["segmentation"]["miou"]),
+        ("ret_s1_to_s2_f1@10", evaluated["retrieval"]["s1->s2"]["10"]["f1"]),
+    ):
+        assert row[metric] == pytest.approx(value, rel=1e-5), metric  # CSV: 6 digits
+        assert row[f"{metric}_low"] <= row[metric] <= row[f"{metric}_high"], metric
+    lines = [line.split(" | ") for line in text.splitlines() if line.startswith("| ")]
+    column = lines[0].index("cls_s2_micro_map")
+    assert all("[" in cells[column] and "]" in cells[column] for cells in lines[1:])
+    assert 0 <= row["expert_p_min"] <= 1 and row["expert_jsd_max"] >= 0
+    compared = pd.read_csv(tmp_path / "study" / "comparisons.csv")
+    assert "thematic_climatic moe − random weights" in set(compared["comparison"])
+    assert (compared["low"] <= compared["difference"]).all()
+    claims = (tmp_path / "study" / "claims.md").read_text()
+    for letter in "abcd":
+        assert f"**({letter})" in claims
+    assert "Verdict rules" in claims and "<h1>" in (tmp_path / "study" / "claims.html").read_text()
+    for figure in ("quality_vs_cost", "comparisons", "pretraining_loss", "expert_shares",
+                   "retrieval_examples"):  # fmt: skip
         assert (tmp_path / "study" / f"{figure}.png").stat().st_size > 5000, figure
 
 

@@ -51,12 +51,26 @@ def test_study_targets_are_listed_once() -> None:
 
 
 def test_evaluations_list_every_run_and_both_baselines() -> None:
+    """Every run (model x sampler x seed), a random-weight baseline per model and seed,
+    and one band-statistics baseline per archive."""
     config = load_yaml("config.yaml")
     files = evaluation.evaluations(config)
     runs = evaluation.evaluated_keys(config)
-    models = config["pretrain"]["models"]
-    assert len(files) == len(runs) + len(config["evaluation"]["archives"]) * (len(models) + 1)
-    assert files[: len(runs)] == [f"results/evaluate/{a}/{s}/{m}/metrics.json" for a, s, m in runs]
+    models, seeds = config["pretrain"]["models"], config["pretrain"]["seeds"]
+    archives = len(config["evaluation"]["archives"])
+    assert len(runs) == archives * 2 * len(models) * len(seeds)  # two samplers
+    assert len(files) == len(runs) + archives * (len(models) * len(seeds) + 1)
+    assert files[: len(runs)] == [f"results/evaluate/{a}/{s}/{m}/seed{n}/metrics.json"
+                                  for a, s, m, n in runs]  # fmt: skip
+    assert "results/evaluate/synthetic/baseline/random_init_csmoe_tiny/seed1/metrics.json" in files
+
+
+def test_one_seed_by_default_the_master_seed() -> None:
+    config = load_yaml("config.yaml")
+    del config["pretrain"]["seeds"]
+    config["seed"] = 7
+    assert pretrain.seeds(config) == [7]
+    assert all(run.endswith("/seed7") for run in pretrain.run_dirs(config))
 
 
 def test_pretraining_threads_and_launcher_follow_the_gpus() -> None:

@@ -30,8 +30,8 @@ COMPARED = (
     "results/descriptors/examples.parquet",
     "results/sample/examples",
     "results/shards/examples/thematic_climatic",
-    "results/pretrain/examples/thematic_climatic/moe/encoder.safetensors",
-    "results/pretrain/examples/thematic_climatic/moe/model.safetensors",
+    "results/pretrain/examples/thematic_climatic/moe/seed0/encoder.safetensors",
+    "results/pretrain/examples/thematic_climatic/moe/seed0/model.safetensors",
 )
 
 
@@ -52,6 +52,7 @@ def tiny_config(folder: Path, **pretrain) -> Path:
     tiny["pretrain"].update(archives=["examples"], samplers=["thematic_climatic"], steps=3,
                             batch_size=2, checkpoint_every=2, **pretrain)  # fmt: skip
     tiny["pretrain"]["models"] = {"moe": {"preset": "csmoe_tiny"}}
+    tiny["pretrain"]["seeds"] = [0]
     tiny["evaluation"]["archives"] = []  # the six examples have no validation split
     path = folder / "tiny.yaml"
     path.write_text(yaml.safe_dump(tiny))
@@ -123,7 +124,7 @@ def test_cpu_rules_through_slurm_equal_a_local_run(cluster: Path, tmp_path: Path
 def test_gpu_request_is_made_once_and_rejected_cleanly(cluster: Path, tmp_path: Path) -> None:
     profile = cluster_profile(tmp_path)
     config = tiny_config(tmp_path, gpus=2, threads=3, loader_workers=1)
-    target = "results/pretrain/examples/thematic_climatic/moe/encoder.safetensors"
+    target = "results/pretrain/examples/thematic_climatic/moe/seed0/encoder.safetensors"
     # The inputs locally, then only the GPU job through SLURM.
     result = snakemake("--cores", "2", "--configfile", str(config), "--until", "write_shards",
                        cwd=tmp_path)  # fmt: skip

@@ -106,11 +106,15 @@ def test_dry_run_of_the_study_config_on_fixtures(
     assert "results/report/ssl4eo_s12/sampling_map.png" in log
     assert "--corine " + str(corine[0]) in log
     run = "results/pretrain/bigearthnet_v2/random/csmoe_b16"
-    assert f"{run}/encoder.safetensors" in log and f"{run}/loss.png" in log
+    for seed in (0, 1, 2):  # study.yaml trains three seeds
+        assert f"{run}/seed{seed}/encoder.safetensors" in log
+        assert f"{run}/seed{seed}/loss.png" in log
     # Four GPUs per job: one process per GPU.
     assert "torchrun --standalone --nproc-per-node 4 -m csmoe pretrain" in log
-    assert "results/evaluate/bigearthnet_v2/thematic_climatic/csmae_b/metrics.json" in log
-    assert "results/evaluate/bigearthnet_v2/baseline/random_init_csmoe_b16/metrics.json" in log
+    assert "results/evaluate/bigearthnet_v2/thematic_climatic/csmae_b/seed2/metrics.json" in log
+    baseline = "results/evaluate/bigearthnet_v2/baseline/random_init_csmoe_b16/seed0"
+    assert f"{baseline}/metrics.json" in log
+    assert "results/study/claims.md" in log
     assert "results/shards/bigearthnet_v2/eval_test" in log and "--size 10000" in log
     assert "results/study/table.md" in log
 
@@ -170,6 +174,7 @@ def tiny_run(tmp_path_factory) -> Path:
     tiny["pretrain"].update(archives=["examples"], samplers=["thematic_climatic"], steps=3,
                             batch_size=2, checkpoint_every=2)  # fmt: skip
     tiny["pretrain"]["models"] = {"moe": {"preset": "csmoe_tiny", "variant": "SECD"}}
+    tiny["pretrain"]["seeds"] = [0]
     tiny["evaluation"]["archives"] = []  # the six examples have no validation split
     # GEO-Bench on two fixture tasks in the published layout: classification, segmentation.
     write_classification_task(tmp_path / "geo bench")
@@ -203,14 +208,14 @@ def test_end_to_end_run_on_a_tiny_config(tiny_run: Path) -> None:
         assert (tmp_path / "results" / "report" / "examples" / figure).stat().st_size > 1000
     shards = tmp_path / "results" / "shards" / "examples" / "thematic_climatic"
     assert verify_shards(shards) == 2  # real pixels of two real pairs
-    run = tmp_path / "results" / "pretrain" / "examples" / "thematic_climatic" / "moe"
+    run = tmp_path / "results" / "pretrain" / "examples" / "thematic_climatic" / "moe" / "seed0"
     assert [e["step"] for e in read_log(run / "log.jsonl")] == [1, 2, 3]
     assert json.loads((run / "encoder.json").read_text())["variant"] == "SECD"
     assert (run / "loss.png").stat().st_size > 1000
-    assert (tmp_path / "logs" / "pretrain" / "examples_thematic_climatic_moe.log").is_file()
+    assert (tmp_path / "logs" / "pretrain" / "examples_thematic_climatic_moe_seed0.log").is_file()
     geobench = pd.read_csv(tmp_path / "results" / "study" / "geobench.csv")
     ours = geobench[geobench["source"] == "ours"]
-    assert list(ours["encoder"]) == ["examples/thematic_climatic/moe"]
+    assert list(ours["encoder"]) == ["examples/thematic_climatic/moe/seed0"]
     assert ours[["m-eurosat", "m-SA-crop-type"]].notna().all(axis=None)
     published = geobench.set_index("encoder").loc["CSMoE patch16"]
     assert (published["m-eurosat"], published["m-SA-crop-type"]) == (86.2, 38.6)

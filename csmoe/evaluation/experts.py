@@ -75,3 +75,34 @@ def specialisation(shares: dict[str, list[np.ndarray]], seed: int = 0) -> list[d
         {"layer": i} | permutation_test(a, b, seed=seed + i)
         for i, (a, b) in enumerate(zip(shares["s1"], shares["s2"], strict=True))
     ]
+
+
+EXPERT_SAMPLES = 256  # test samples whose tokens the specialisation test uses
+
+
+def token_shares(featurizer, folder, batch_size: int = 32,
+                 samples: int = EXPERT_SAMPLES) -> dict[str, list[np.ndarray]]:  # fmt: skip
+    """Per sensor and MoE layer, the (tokens, experts) shares of the patch tokens of the
+    first `samples` samples of a shard folder."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from csmoe.data.loader import ShardDataset
+
+    data = ShardDataset(folder, shuffle=False, flips=False, stats=featurizer.stats())
+    encoder = featurizer.encoder
+    seen = 0
+    with encoder.recording_expert_shares() as record:
+        for batch in DataLoader(data, batch_size=batch_size):
+            featurizer(batch)
+            seen += len(batch["patch_id"])
+            if seen >= samples:
+                break
+    shares = {}
+    for sensor, passes in record.items():
+        layers = zip(*passes, strict=True)  # per layer, one (B, 1 + L, n) per batch
+        shares[sensor] = [
+            torch.cat(parts)[:samples, 1:].reshape(-1, parts[0].shape[-1]).cpu().numpy()
+            for parts in layers
+        ]
+    return shares

@@ -49,21 +49,32 @@ def _top_k_set(sim: np.ndarray, k: int) -> np.ndarray:
     return np.nonzero(chosen)[1].reshape(len(sim), k)
 
 
-def retrieval_metrics(query_emb, query_labels, archive_emb, archive_labels, k: int) -> dict:
-    """precision, recall, f1 and map of top-`k` retrieval (see the module docstring)."""
+def per_query(query_emb, query_labels, archive_emb, archive_labels, k: int) -> dict:
+    """Per query (arrays of Q): ``precision`` and ``recall`` averaged over its k
+    retrieved items, and ``ap`` (AP@k): what every retrieval metric is a mean of."""
     q = np.asarray(query_labels, dtype=bool)
     a = np.asarray(archive_labels, dtype=bool)
     retrieved = a[top_k(query_emb, archive_emb, k)]  # (Q, k, C)
     shared = (q[:, None, :] & retrieved).sum(axis=2)  # (Q, k)
     r_size = retrieved.sum(axis=2)
     q_size = np.broadcast_to(q.sum(axis=1, keepdims=True), shared.shape)
-    precision = np.divide(shared, r_size, out=np.zeros(shared.shape), where=r_size > 0).mean()
-    recall = np.divide(shared, q_size, out=np.zeros(shared.shape), where=q_size > 0).mean()
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    precision = np.divide(shared, r_size, out=np.zeros(shared.shape), where=r_size > 0)
+    recall = np.divide(shared, q_size, out=np.zeros(shared.shape), where=q_size > 0)
     relevant = shared > 0
     precision_at = np.cumsum(relevant, axis=1) / np.arange(1, k + 1)
     hits = relevant.sum(axis=1)
     ap = np.divide((precision_at * relevant).sum(axis=1), hits, out=np.zeros(len(q)),
                    where=hits > 0)  # fmt: skip
-    return {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-            "map": float(ap.mean())}  # fmt: skip
+    return {"precision": precision.mean(axis=1), "recall": recall.mean(axis=1), "ap": ap}
+
+
+def summarise(scores: dict) -> dict:
+    """precision, recall, f1 (of the two means) and map from `per_query` scores."""
+    precision, recall = float(scores["precision"].mean()), float(scores["recall"].mean())
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "map": float(scores["ap"].mean())}
+
+
+def retrieval_metrics(query_emb, query_labels, archive_emb, archive_labels, k: int) -> dict:
+    """precision, recall, f1 and map of top-`k` retrieval (see the module docstring)."""
+    return summarise(per_query(query_emb, query_labels, archive_emb, archive_labels, k))

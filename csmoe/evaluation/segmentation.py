@@ -18,6 +18,8 @@ mIoU over the classes that occur in the test maps or the predictions.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -101,30 +103,59 @@ def upsampled_logits(head: torch.nn.Conv2d, maps: torch.Tensor, side: int) -> to
     return F.interpolate(head(maps), size=(side, side), mode="bilinear", align_corners=False)
 
 
+def patch_counts(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(N, 3, classes) pixels per patch and class: intersection, predicted, true (valid
+    pixels only): what the confusion matrix's diagonal and margins are sums of."""
+    n = len(truth)
+    valid = truth >= 0
+    rows = np.repeat(np.arange(n), truth[0].size).reshape(truth.shape)
+    out = np.zeros((n, 3, classes), dtype=np.int64)
+    for k, (mask, cls) in enumerate(((valid & (truth == predicted), truth),
+                                     (valid, predicted), (valid, truth))):  # fmt: skip
+        flat = rows[mask] * classes + cls[mask]
+        out[:, k] = np.bincount(flat, minlength=n * classes).reshape(n, classes)
+    return out
+
+
 def segmentation(train_maps, train_ref, test_maps, test_ref, *, epochs: int = 30,
-                 seed: int = 0) -> dict:  # fmt: skip
-    """Train the decoder on (token maps, reference maps) and score it on the test pairs."""
+                 seeds: tuple[int, ...] = (0,)) -> dict:  # fmt: skip
+    """Train the decoder on (token maps, reference maps) once per probe seed and score it
+    on the test pairs; scores are means over the seeds, ``per_seed`` lists each, and
+    ``patch_counts`` (seeds, N, 3, classes) is what a bootstrap resamples."""
     if len(class_codes(train_ref)) < 2:
         return {"miou": None, "note": "fewer than two classes in the training maps"}
     codes = np.union1d(class_codes(train_ref), class_codes(test_ref))
     train_y, test_y = to_classes(train_ref, codes), to_classes(test_ref, codes)
-    head = train_decoder(torch.from_numpy(train_maps), train_y, len(codes), epochs=epochs,
-                         seed=seed)  # fmt: skip
-    matrix = np.zeros((len(codes), len(codes)), dtype=np.int64)
-    with torch.no_grad():
-        for lo in range(0, len(test_maps), 64):
-            maps = torch.from_numpy(test_maps[lo : lo + 64]).float()
-            predicted = upsampled_logits(head, maps, test_y.shape[-1]).argmax(dim=1)
-            matrix += confusion(test_y[lo : lo + 64].numpy(), predicted.numpy(), len(codes))
-    iou, miou = iou_scores(matrix)
+    runs, counts = [], []
+    for seed in seeds:
+        head = train_decoder(torch.from_numpy(train_maps), train_y, len(codes), epochs=epochs,
+                             seed=seed)  # fmt: skip
+        predicted = np.zeros(test_y.shape, dtype=np.int64)
+        with torch.no_grad():
+            for lo in range(0, len(test_maps), 64):
+                maps = torch.from_numpy(test_maps[lo : lo + 64]).float()
+                logits = upsampled_logits(head, maps, test_y.shape[-1])
+                predicted[lo : lo + 64] = logits.argmax(dim=1).numpy()
+        truth = test_y.numpy()
+        iou, miou = iou_scores(confusion(truth, predicted, len(codes)))
+        runs.append({"seed": seed, "miou": miou, "iou": iou})
+        counts.append(patch_counts(truth, predicted, len(codes)))
+    stacked = np.stack(counts)
+    inter, pred, true = (stacked[:, :, k].sum(axis=1) for k in range(3))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():  # a class in no seed's maps
+        warnings.simplefilter("ignore", RuntimeWarning)
+        iou = np.nanmean(np.stack([r["iou"] for r in runs]), axis=0)
     return {
-        "miou": miou,
-        "pixel_accuracy": float(np.diag(matrix).sum() / max(matrix.sum(), 1)),
+        "miou": float(np.mean([r["miou"] for r in runs])),
+        "pixel_accuracy": float(inter.sum() / max(true.sum(), 1)),
         "iou": {
             str(int(c)): (None if np.isnan(v) else float(v))
             for c, v in zip(codes, iou, strict=True)
         },
+        "per_seed": [{"seed": r["seed"], "miou": r["miou"]} for r in runs],
         "classes_not_in_training": [int(c) for c in np.setdiff1d(codes, class_codes(train_ref))],
+        "codes": [int(c) for c in codes],
         "train_samples": len(train_maps),
         "test_samples": len(test_maps),
+        "patch_counts": stacked,
     }

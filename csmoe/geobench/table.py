@@ -1,17 +1,18 @@
 """The study's GEO-Bench table: our encoders beside the published CSMoE Table IV.
 
-Rows: each evaluated encoder (``<archive>/<sampler>/<model>``, read from the workflow's
-path ``results/geobench/<archive>/<sampler>/<model>/<task>.json``), then the published
-CSMoE variants; columns: ``source``, ``band_mapping`` (how m-eurosat's and m-brick-kiln's
-channels were fed to our encoders: ``corrected`` or ``as-named``; unknown for the
-published rows), then the tasks, scores in % (micro mAP, average accuracy or mIoU, as
-each task's metric). A task not evaluated is empty.
+Rows: each evaluated encoder (``<archive>/<sampler>/<model>/seed<N>``, read from the
+workflow's path ``results/geobench/<archive>/<sampler>/<model>/seed<N>/<task>.json``),
+then the published CSMoE variants; columns: ``source``, ``band_mapping`` (how
+m-eurosat's and m-brick-kiln's channels were fed to our encoders: ``corrected`` or
+``as-named``; unknown for the published rows), then the tasks, scores in % (micro mAP,
+average accuracy or mIoU, as each task's metric). A task not evaluated is empty.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -29,10 +30,13 @@ def result_row(path: Path) -> tuple[str, str, float, str]:
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(path, f"unreadable GEO-Bench result ({error})") from None
     parts = Path(path).parts
-    if len(parts) < 4 or result.get("task") not in TASKS:
-        raise InputError(path, "expected <archive>/<sampler>/<model>/<task>.json of a task")
+    levels = 4 if len(parts) > 1 and re.match(r"^seed\d+$", parts[-2]) else 3
+    if len(parts) < levels + 1 or not isinstance(result, dict) or result.get("task") not in TASKS:
+        raise InputError(path, "expected <archive>/<sampler>/<model>[/seed<N>]/<task>.json "
+                         "of a task")  # fmt: skip
     mapping = str(result.get("band_mapping", "corrected"))
-    return "/".join(parts[-4:-1]), result["task"], 100 * float(result["score"]), mapping
+    name = "/".join(parts[-levels - 1 : -1])
+    return name, result["task"], 100 * float(result["score"]), mapping
 
 
 def geobench_table(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import shlex
 
-from csmoe.rules.pretrain import run_keys
-
-# What the study rule writes under results/study/.
-STUDY_OUTPUTS = (
-    "table.csv",
-    "table.md",
-    "quality_vs_cost.png",
-    "pretraining_loss.png",
-    "expert_shares.png",
-    "retrieval_examples.png",
-    "timing.csv",
+from csmoe.paths import (
+    BAND_STATS,
+    EVAL_SHARDS,
+    EVALUATION,
+    PRETRAIN_RUN,
+    RANDOM_INIT,
 )
+from csmoe.rules.pretrain import run_keys, seeds
 
 
 def eval_manifest_arguments(config: dict, wildcards) -> str:
@@ -37,47 +33,57 @@ def split_shards(wildcards) -> dict[str, str]:
 
 
 def baseline_encoder(config: dict, wildcards) -> str:
-    """Any run of the model gives the architecture and normalisation of its baseline."""
+    """A run of the model with the same seed gives the architecture and normalisation of
+    its random-weight baseline."""
     sampler = config["pretrain"]["samplers"][0]
-    return f"results/pretrain/{wildcards.archive}/{sampler}/{wildcards.model}/encoder.safetensors"
+    run = PRETRAIN_RUN.format(archive=wildcards.archive, sampler=sampler, model=wildcards.model,
+                              seed=wildcards.seed)  # fmt: skip
+    return f"{run}/encoder.safetensors"
 
 
 def arguments(config: dict) -> str:
     evaluation = config["evaluation"]
+    seeds = evaluation.get("probe_seeds") or [config["seed"]]
     args = ["--device", evaluation["device"], "--seed", str(config["seed"])]
+    args += ["--probe-seeds", *map(str, seeds)]
     args += ["--segmentation-epochs", str(evaluation["segmentation_epochs"])]
     args += ["--finetune-epochs", str(evaluation["finetune_epochs"])]
     return shlex.join(args)
 
 
-def evaluated_keys(config: dict) -> list[tuple[str, str, str]]:
-    """(archive, sampler, model) of the runs evaluated (evaluation.archives)."""
+def evaluated_keys(config: dict) -> list[tuple[str, str, str, int]]:
+    """(archive, sampler, model, seed) of the runs evaluated (evaluation.archives)."""
     return [key for key in run_keys(config) if key[0] in config["evaluation"]["archives"]]
 
 
 def evaluations(config: dict) -> list[str]:
     """metrics.json of every evaluated run and its baselines, runs first."""
     files = [
-        f"results/evaluate/{archive}/{sampler}/{model}/metrics.json"
-        for archive, sampler, model in evaluated_keys(config)
+        EVALUATION.format(archive=a, sampler=s, model=m, seed=seed) + "/metrics.json"
+        for a, s, m, seed in evaluated_keys(config)
     ]
     for archive in config["evaluation"]["archives"]:
         files += [
-            f"results/evaluate/{archive}/baseline/random_init_{model}/metrics.json"
+            RANDOM_INIT.format(archive=archive, model=model, seed=seed) + "/metrics.json"
             for model in config["pretrain"]["models"]
+            for seed in seeds(config)
         ]
-        files.append(f"results/evaluate/{archive}/baseline/band_stats/metrics.json")
+        files.append(BAND_STATS.format(archive=archive) + "/metrics.json")
     return files
 
 
 def study_inputs(config: dict) -> dict[str, str | list[str]]:
     """Evaluations, logs, and the run and shards whose retrieval examples are drawn."""
     keys = evaluated_keys(config)
-    archive, sampler, model = next((k for k in keys if "moe" in k[2]), keys[0])
+    archive, sampler, model, seed = next((k for k in keys if "moe" in k[2]), keys[0])
     return {
         "metrics": evaluations(config),
-        "logs": [f"results/pretrain/{a}/{s}/{m}/log.jsonl" for a, s, m in keys],
-        "examples": f"results/evaluate/{archive}/{sampler}/{model}/metrics.json",
-        "queries": f"results/shards/{archive}/eval_validation",
-        "archive": f"results/shards/{archive}/eval_test",
+        "logs": [
+            PRETRAIN_RUN.format(archive=a, sampler=s, model=m, seed=n) + "/log.jsonl"
+            for a, s, m, n in keys
+        ],  # fmt: skip
+        "examples": EVALUATION.format(archive=archive, sampler=sampler, model=model, seed=seed)
+        + "/metrics.json",
+        "queries": EVAL_SHARDS.format(archive=archive, split="validation"),
+        "archive": EVAL_SHARDS.format(archive=archive, split="test"),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 
+from csmoe.paths import GEOBENCH
 from csmoe.rules.pretrain import run_keys
 
 
@@ -17,8 +18,8 @@ def results(config: dict) -> list[str]:
     if not enabled(config):
         return []
     return [
-        f"results/geobench/{archive}/{sampler}/{model}/{task}.json"
-        for archive, sampler, model in run_keys(config)
+        GEOBENCH.format(archive=archive, sampler=sampler, model=model, seed=seed, task=task)
+        for archive, sampler, model, seed in run_keys(config)
         for task in config["geobench"]["tasks"]
     ]
 
@@ -28,5 +29,5 @@ def arguments(config: dict) -> str:
     args = ["--root", settings["root"], "--partition", settings["partition"]]
     args += ["--band-mapping", settings.get("band_mapping", "corrected")]
     args += ["--epochs", str(settings["segmentation_epochs"]), "--device", settings["device"]]
-    args += ["--seed", str(config["seed"])]
+    args += ["--seed", str(config["seed"])]  # the probes' seed
     return shlex.join(args)

@@ -1,4 +1,4 @@
-"""The pretraining rule: one run per archive x sampler x model."""
+"""The pretraining rule: one run per archive x sampler x model x seed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import itertools
 import json
 import shlex
 
+from csmoe.paths import PRETRAIN_RUN
 from csmoe.rules.resources import job_gpus
 
 
@@ -23,7 +24,8 @@ def arguments(config: dict, wildcards) -> str:
     for key in ("batch_size", "lr", "weight_decay", "clip_grad", "accumulate",
                 "checkpoint_every", "keep_checkpoints", "device"):  # fmt: skip
         args += [f"--{key.replace('_', '-')}", str(settings[key])]
-    args += ["--seed", str(config["seed"]), "--workers", str(settings["loader_workers"])]
+    args += ["--workers", str(settings["loader_workers"])]
+    args += ["--expert-log-every", str(settings.get("expert_log_every", 100))]
     if settings["compile"]:
         args.append("--compile")
     return shlex.join(args)
@@ -50,11 +52,18 @@ def launcher(resources) -> str:
     return "python -m csmoe"
 
 
-def run_keys(config: dict) -> list[tuple[str, str, str]]:
-    """(archive, sampler, model) of every pretraining run."""
+def seeds(config: dict) -> list[int]:
+    """Pretraining seeds (`pretrain.seeds`; the master seed alone by default)."""
+    return list(config["pretrain"].get("seeds") or [config["seed"]])
+
+
+def run_keys(config: dict) -> list[tuple[str, str, str, int]]:
+    """(archive, sampler, model, seed) of every pretraining run."""
     pretrain = config["pretrain"]
-    return list(itertools.product(pretrain["archives"], pretrain["samplers"], pretrain["models"]))
+    return list(itertools.product(pretrain["archives"], pretrain["samplers"], pretrain["models"],
+                                  seeds(config)))  # fmt: skip
 
 
 def run_dirs(config: dict) -> list[str]:
-    return [f"results/pretrain/{a}/{s}/{m}" for a, s, m in run_keys(config)]
+    return [PRETRAIN_RUN.format(archive=a, sampler=s, model=m, seed=seed)
+            for a, s, m, seed in run_keys(config)]  # fmt: skip

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from csmoe.paths import STUDY_OUTPUTS
 from csmoe.rules import geobench
-from csmoe.rules.evaluation import STUDY_OUTPUTS
 from csmoe.rules.pretrain import run_dirs
 
 

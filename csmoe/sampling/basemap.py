@@ -29,10 +29,13 @@ class Extent:
     north: float
 
     @classmethod
-    def around(cls, lonlat: np.ndarray, margin: float = 1.0) -> Extent:
-        """The points' bounding box plus `margin` degrees, clipped to the globe."""
-        west, south = lonlat.min(axis=0) - margin
-        east, north = lonlat.max(axis=0) + margin
+    def around(cls, lonlat: np.ndarray, margin: float = 1.0, share: float = 0.06) -> Extent:
+        """The points' bounding box grown by `margin` degrees or `share` of its span,
+        whichever is more (so that no marker is cut at an edge), clipped to the globe."""
+        low, high = lonlat.min(axis=0), lonlat.max(axis=0)
+        grow = np.maximum(margin, share * (high - low))
+        west, south = low - grow
+        east, north = high + grow
         return cls(max(west, -180), max(south, -90), min(east, 180), min(north, 90))
 
     @property

@@ -21,8 +21,6 @@ is the 2.5 and 97.5 percentile of the B values (`RESAMPLES` = 1,000).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 RESAMPLES = 1000
@@ -134,35 +132,3 @@ def mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def retrieval_f1(precision: np.ndarray, recall: np.ndarray, weights: np.ndarray) -> np.ndarray:
     p, r = mean(precision, weights), mean(recall, weights)
     return np.divide(2 * p * r, p + r, out=np.zeros_like(p), where=p + r > 0)
-
-
-# ------------------------------------------------------------------------ summaries
-Statistic = Callable[[np.ndarray], np.ndarray]  # weights (B, n) -> values (B,)
-
-
-def estimate(runs: list[Statistic], n: int, *, seed: int = 0,
-             resamples: int = RESAMPLES) -> dict:  # fmt: skip
-    """Point value (mean over runs on the full test set), interval of that mean, and
-    the spread (standard deviation) of the runs' point values."""
-    full = np.ones((1, n))
-    points = np.array([run(full)[0] for run in runs])
-    weights = resample_weights(n, resamples, seed)
-    values = np.mean([run(weights) for run in runs], axis=0)
-    low, high = interval(values)
-    spread = float(np.std(points, ddof=1)) if len(points) > 1 else None
-    return {"value": float(np.mean(points)), "low": low, "high": high, "seed_sd": spread,
-            "runs": len(runs)}  # fmt: skip
-
-
-def paired_difference(first: list[Statistic], second: list[Statistic], n: int, *,
-                      seed: int = 0, resamples: int = RESAMPLES) -> dict:  # fmt: skip
-    """Mean of `first` minus mean of `second`, with the interval of that difference
-    under the same resamples of the n shared items."""
-    full = np.ones((1, n))
-    point = np.mean([s(full)[0] for s in first]) - np.mean([s(full)[0] for s in second])
-    weights = resample_weights(n, resamples, seed)
-    values = np.mean([s(weights) for s in first], axis=0) - np.mean(
-        [s(weights) for s in second], axis=0
-    )
-    low, high = interval(values)
-    return {"difference": float(point), "low": low, "high": high}

@@ -38,6 +38,7 @@ def _model_name(rec: dict) -> str:
 
 
 def plot_quality_vs_cost(table: pd.DataFrame, out: str | os.PathLike[str]) -> None:
+    """Quality (mean over seeds, 95 % bootstrap interval as error bar) against GMAC."""
     plt = _pyplot()
     panels = (
         ("cls_s2_micro_map", "S2 scene classification\nmicro mAP (linear probe)"),
@@ -51,6 +52,9 @@ def plot_quality_vs_cost(table: pd.DataFrame, out: str | os.PathLike[str]) -> No
         for rec in encoders:
             colour, random_init = colours[_model_name(rec)], rec["features"] == "random_init"
             name = "random weights" if random_init else f"pretrained on {rec['sampler']}"
+            error = [[rec[column] - rec[f"{column}_low"]], [rec[f"{column}_high"] - rec[column]]]
+            ax.errorbar(rec["gmac"], rec[column], yerr=error, fmt="none", ecolor=colour,
+                        capsize=3, linewidth=1)  # fmt: skip
             ax.scatter(
                 rec["gmac"],
                 rec[column],
@@ -59,10 +63,13 @@ def plot_quality_vs_cost(table: pd.DataFrame, out: str | os.PathLike[str]) -> No
                 facecolors="none" if random_init else colour,
                 edgecolors=colour,
                 label=f"{_model_name(rec)}, {name}",
+                zorder=3,
             )
-        stats = table.loc[table["features"] == "band_stats", column].dropna()
+        stats = table[table["features"] == "band_stats"].dropna(subset=[column])
         if len(stats):
-            ax.axhline(stats.iloc[0], color="grey", linestyle="--", label="band statistics")
+            band = stats.iloc[0]
+            ax.axhline(band[column], color="grey", linestyle="--", label="band statistics")
+            ax.axhspan(band[f"{column}_low"], band[f"{column}_high"], color="grey", alpha=0.12)
         costs = [rec["gmac"] for rec in encoders]
         if costs and max(costs) / min(costs) > 10:  # presets across orders of magnitude
             ax.set_xscale("log")
@@ -76,10 +83,45 @@ def plot_quality_vs_cost(table: pd.DataFrame, out: str | os.PathLike[str]) -> No
         unique.values(), unique.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0)
     )
     fig.suptitle(
-        "Downstream quality against encoder cost (test split; filled: pretrained, "
-        "hollow: the same architecture with random weights)",
+        "Downstream quality against encoder cost (test split; filled: pretrained, hollow: the "
+        "same architecture with random weights;\nbars and grey band: 95 % bootstrap intervals "
+        "over test patches / queries, means over pretraining seeds)",
         fontsize=10,
     )
+    _save(fig, out)
+
+
+METRIC_NAMES = {"cls_s2_micro_map": "S2 micro mAP", "cls_s1_micro_map": "S1 micro mAP",
+                "seg_miou": "mIoU", "ret_s1_to_s2_f1@10": "S1 → S2 F1@10"}  # fmt: skip
+
+
+def plot_comparisons(table: pd.DataFrame, out: str | os.PathLike[str]) -> None:
+    """Forest plot: each paired difference with its 95 % bootstrap interval, per metric."""
+    plt = _pyplot()
+    metrics = [m for m in METRIC_NAMES if m in set(table["metric"])]
+    labels = list(dict.fromkeys(table["comparison"]))
+    if not metrics:
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No comparison: fewer than two encoders evaluated.", ha="center")
+        _save(fig, out)
+        return
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics) + 3,
+                             0.42 * len(labels) + 1.8), sharey=True, squeeze=False)  # fmt: skip
+    y = {label: len(labels) - i for i, label in enumerate(labels)}
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        rows = table[table["metric"] == metric]
+        for r in rows.itertuples():
+            colour = "tab:green" if r.low > 0 else "tab:red" if r.high < 0 else "tab:grey"
+            ax.plot([r.low, r.high], [y[r.comparison]] * 2, color=colour, linewidth=2)
+            ax.plot(r.difference, y[r.comparison], "o", color=colour)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_title(f"difference in {METRIC_NAMES[metric]}", fontsize=9)
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[0][0].set_yticks(list(y.values()), list(y.keys()), fontsize=8)
+    fig.suptitle("Paired comparisons: difference of means with its 95 % bootstrap interval "
+                 "(same resampled test patches for both sides;\ngreen: above 0, red: below 0, "
+                 "grey: the interval holds 0)", fontsize=9)  # fmt: skip
     _save(fig, out)
 
 
@@ -103,45 +145,39 @@ def plot_losses(logs: dict[str, Path], out: str | os.PathLike[str]) -> None:
     _save(fig, out)
 
 
-def last_expert_shares(path: Path) -> dict | None:
-    shares = [e["experts"] for e in read_log(path) if e.get("experts")]
-    return shares[-1] if shares else None
-
-
-def plot_expert_shares(logs: dict[str, Path], out: str | os.PathLike[str]) -> None:
-    """Per Soft MoE run and layer: each expert's share of the S1 and S2 token outputs."""
+def plot_expert_shares(runs: dict[str, list[dict] | None], out: str | os.PathLike[str],
+                       log_note: str = "") -> None:  # fmt: skip
+    """Per Soft MoE run and layer: each expert's share of the S1 and S2 test-token outputs,
+    with the divergence of the two and its permutation p-value under each panel."""
     plt = _pyplot()
-    runs = {name: last_expert_shares(path) for name, path in logs.items()}
-    runs = {name: shares for name, shares in runs.items() if shares}
-    if not runs:
-        fig, ax = plt.subplots(figsize=(6, 2))
+    recorded = {name: layers for name, layers in runs.items() if layers}
+    if not recorded:
+        fig, ax = plt.subplots(figsize=(7, 2))
         ax.axis("off")
-        ax.text(0.5, 0.5, "No Soft MoE run logged expert use.", ha="center", va="center")
+        names = ", ".join(runs) or "none"
+        ax.text(0.5, 0.5, f"No Soft MoE encoder recorded expert use (runs: {names}).",
+                ha="center", va="center", wrap=True)  # fmt: skip
         _save(fig, out)
         return
-    layers = max(len(shares["s1"]) for shares in runs.values())
-    fig, axes = plt.subplots(
-        len(runs), layers, figsize=(2.6 * layers + 1, 2.4 * len(runs)), squeeze=False, sharey=True
-    )
-    for row, (name, shares) in enumerate(runs.items()):
-        for layer in range(layers):
-            ax = axes[row][layer]
-            s1, s2 = np.array(shares["s1"][layer]), np.array(shares["s2"][layer])
+    layers = max(len(found) for found in recorded.values())
+    fig, axes = plt.subplots(len(recorded), layers, figsize=(3.2 * layers + 1,
+                             2.7 * len(recorded)), squeeze=False, sharey=True)  # fmt: skip
+    for row, (name, found) in enumerate(recorded.items()):
+        for ax, layer in zip(axes[row], found, strict=False):
+            s1, s2 = np.array(layer["s1"]), np.array(layer["s2"])
             experts = np.arange(len(s1))
             ax.bar(experts - 0.2, s1, width=0.4, label="S1 (SAR)", color="tab:blue")
             ax.bar(experts + 0.2, s2, width=0.4, label="S2 (optical)", color="tab:green")
-            gap = 0.5 * np.abs(s1 - s2).sum()
-            ax.set_title(f"{name}\nMoE layer {layer + 1}: S1/S2 gap {gap:.3f}", fontsize=8)
-            ax.set_xticks(experts, [f"E{e + 1}" for e in experts])
             ax.axhline(1 / len(s1), color="grey", linewidth=0.8, linestyle=":")
-            if layer == 0:
-                ax.set_ylabel("share of token outputs")
+            ax.set_xticks(experts, [f"E{e + 1}" for e in experts])
+            ax.set_title(f"{name}\nMoE layer {layer['layer'] + 1}", fontsize=8)
+            ax.set_xlabel(f"divergence {layer['divergence_bits']:.4f} bits, "
+                          f"p = {layer['p_value']:.3g}", fontsize=8)  # fmt: skip
+        axes[row][0].set_ylabel("share of token outputs")
     axes[0][-1].legend(fontsize=7)
-    fig.suptitle(
-        "Expert use per sensor at the end of pretraining\n(dotted: uniform use; "
-        "gap = half the L1 distance between the S1 and S2 shares)",
-        fontsize=9,
-    )
+    fig.suptitle("Expert use per sensor on test tokens (dotted: uniform use; divergence: "
+                 "Jensen-Shannon of the S1 and S2 shares; p: permutation test of the "
+                 f"tokens' sensor labels){log_note}", fontsize=9, wrap=True)  # fmt: skip
     _save(fig, out)
 
 

@@ -1,4 +1,5 @@
-"""The study stage: table and figures from every evaluation and pretraining log."""
+"""The study stage: table, comparisons, claims and figures from every evaluation and
+pretraining log (nothing is re-run: evaluations keep their per-patch scores)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,73 @@ from pathlib import Path
 
 from csmoe.atomic import atomic_path, write_text
 from csmoe.errors import InputError
+from csmoe.study import claims as claims_module
 from csmoe.study import figures
-from csmoe.study.table import markdown, run_name, study_table, timing_table
+from csmoe.study.statistics import Bootstrap, load, run_name
+from csmoe.study.table import group, markdown, markdown_with_intervals, study_table, timing_table
+from csmoe.training.logbook import read_log
 
-OUTPUTS = ("table.csv", "table.md", "quality_vs_cost.png", "pretraining_loss.png",
-           "expert_shares.png", "retrieval_examples.png", "timing.csv")  # fmt: skip
+
+def _name(path: Path) -> str:
+    archive, sampler, model, seed = run_name(path)
+    return f"{model} on {archive} / {sampler}" + ("" if seed is None else f" seed {seed}")
+
+
+def _csv(table, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
 
 
 def write_study(metrics: list[Path], logs: list[Path], out: str | os.PathLike[str], *,
-                examples: Path, queries: Path, archive: Path) -> None:  # fmt: skip
+                examples: Path, queries: Path, archive: Path, seed: int = 0) -> None:  # fmt: skip
     out = Path(out)
-    table = study_table(metrics)
-    with atomic_path(out / "table.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-    write_text(out / "table.md", markdown(table))
+    groups = group([load(path) for path in metrics])
+    bootstrap = Bootstrap(seed)
+    table = study_table(groups, bootstrap)
+    _csv(table, out / "table.csv")
+    write_text(out / "table.md", "Each metric: mean over pretraining seeds [95 % bootstrap "
+               "interval over test patches or queries] (sd over seeds).\n\n"
+               + markdown_with_intervals(table))  # fmt: skip
+    compared = claims_module.comparisons(groups, bootstrap)
+    _csv(compared, out / "comparisons.csv")
+    text = claims_module.claims_markdown(claims_module.claims(groups, compared))
+    write_text(out / "claims.md", text)
+    write_text(out / "claims.html", claims_module.claims_html(text))
     with atomic_path(out / "timing.csv") as tmp:  # measured speed: differs run to run
         timing_table(metrics).to_csv(tmp, index=False, float_format="%.6g")
     figures.plot_quality_vs_cost(table, out / "quality_vs_cost.png")
-    named = {"{2} on {0} / {1}".format(*run_name(path)): path for path in logs}
-    figures.plot_losses(named, out / "pretraining_loss.png")
-    figures.plot_expert_shares(named, out / "expert_shares.png")
+    figures.plot_comparisons(compared, out / "comparisons.png")
+    named_logs = {_name(path): path for path in logs}
+    figures.plot_losses(named_logs, out / "pretraining_loss.png")
+    experts = {_name(path): load_experts(path) for path in metrics if load_experts(path)}
+    note = _log_note(named_logs, list(experts))
+    figures.plot_expert_shares(experts, out / "expert_shares.png", note)
     evaluated = json.loads(Path(examples).read_text())
     chosen = evaluated["retrieval_examples"].get("s1->s2")
     if not chosen:
         raise InputError(examples, "no S1 -> S2 retrieval examples")
-    title = "{2} pretrained on {0} / {1}".format(*run_name(examples))
-    figures.plot_retrieval_examples(chosen, queries, archive, out / "retrieval_examples.png", title)
+    figures.plot_retrieval_examples(
+        chosen,
+        queries,
+        archive,
+        out / "retrieval_examples.png",
+        _name(Path(examples)).replace(" on ", " pretrained on "),
+    )
+
+
+def load_experts(path: Path) -> list[dict] | None:
+    return json.loads(Path(path).read_text()).get("experts")
+
+
+def _log_note(logs: dict[str, Path], moe_runs: list[str]) -> str:
+    """Soft MoE runs whose pretraining log recorded no expert use (a run shorter than
+    pretrain.expert_log_every steps)."""
+    silent = [name for name in moe_runs if name in logs
+              and not any(entry.get("experts") for entry in read_log(logs[name]))]  # fmt: skip
+    if not silent:
+        return ""
+    return ("\nTheir pretraining logs recorded no expert use (runs shorter than "
+            "pretrain.expert_log_every steps): " + "; ".join(silent))  # fmt: skip
+
+
+__all__ = ["markdown", "write_study"]

@@ -11,6 +11,7 @@ from snakemake.utils import validate
 # The Snakefile may be parsed by a Snakemake installed without csmoe (e.g. with conda).
 sys.path.insert(0, workflow.basedir)
 
+from csmoe import paths
 from csmoe.config import check_files as check_config_files
 from csmoe.config import validate as validate_config
 from csmoe.rules import descriptors as descriptor_rules

@@ -28,16 +28,18 @@ rule evaluate:
     """A pretrained encoder on classification, segmentation, retrieval and cost."""
     input:
         unpack(evaluation_rules.split_shards),
-        encoder="results/pretrain/{archive}/{sampler}/{model}/encoder.safetensors",
+        encoder=f"{paths.PRETRAIN_RUN}/encoder.safetensors",
     output:
-        "results/evaluate/{archive}/{sampler}/{model}/metrics.json",
-        "results/evaluate/{archive}/{sampler}/{model}/timing.json",
+        f"{paths.EVALUATION}/metrics.json",
+        f"{paths.EVALUATION}/predictions.safetensors",
+        f"{paths.EVALUATION}/timing.json",
     log:
-        "logs/evaluate/{archive}_{sampler}_{model}.log",
+        "logs/evaluate/{archive}_{sampler}_{model}_seed{seed}.log",
     benchmark:
-        "benchmarks/evaluate/{archive}_{sampler}_{model}.tsv"
+        "benchmarks/evaluate/{archive}_{sampler}_{model}_seed{seed}.tsv"
     wildcard_constraints:
         sampler="thematic_climatic|random|full",
+        seed=r"\d+",
     conda:
         "../../envs/torch.yaml"
     threads: config["evaluation"]["threads"]
@@ -58,17 +60,20 @@ rule evaluate:
 
 
 rule evaluate_random_init:
-    """Baseline: the model's architecture with random weights."""
+    """Baseline: the model's architecture with random weights (one per seed)."""
     input:
         unpack(evaluation_rules.split_shards),
         encoder=lambda wildcards: evaluation_rules.baseline_encoder(config, wildcards),
     output:
-        "results/evaluate/{archive}/baseline/random_init_{model}/metrics.json",
-        "results/evaluate/{archive}/baseline/random_init_{model}/timing.json",
+        f"{paths.RANDOM_INIT}/metrics.json",
+        f"{paths.RANDOM_INIT}/predictions.safetensors",
+        f"{paths.RANDOM_INIT}/timing.json",
     log:
-        "logs/evaluate/{archive}_random_init_{model}.log",
+        "logs/evaluate/{archive}_random_init_{model}_seed{seed}.log",
     benchmark:
-        "benchmarks/evaluate/{archive}_random_init_{model}.tsv"
+        "benchmarks/evaluate/{archive}_random_init_{model}_seed{seed}.tsv"
+    wildcard_constraints:
+        seed=r"\d+",
     conda:
         "../../envs/torch.yaml"
     threads: config["evaluation"]["threads"]
@@ -85,7 +90,8 @@ rule evaluate_random_init:
     shell:
         "python -m csmoe evaluate --features random_init --encoder {input.encoder:q}"
         " --train {input.train:q} --queries {input.queries:q} --test {input.test:q}"
-        " {params.arguments} --threads {threads} --out {params.out} > {log:q} 2>&1"
+        " {params.arguments} --seed {wildcards.seed} --threads {threads}"
+        " --out {params.out} > {log:q} 2>&1"
 
 
 rule evaluate_band_stats:
@@ -93,8 +99,9 @@ rule evaluate_band_stats:
     input:
         unpack(evaluation_rules.split_shards),
     output:
-        "results/evaluate/{archive}/baseline/band_stats/metrics.json",
-        "results/evaluate/{archive}/baseline/band_stats/timing.json",
+        f"{paths.BAND_STATS}/metrics.json",
+        f"{paths.BAND_STATS}/predictions.safetensors",
+        f"{paths.BAND_STATS}/timing.json",
     log:
         "logs/evaluate/{archive}_band_stats.log",
     benchmark:
@@ -121,6 +128,22 @@ rule study_table:
             category="Study",
         ),
         markdown="results/study/table.md",
+        comparisons=report(
+            "results/study/comparisons.csv",
+            caption="../report/study_comparisons.rst",
+            category="Study",
+        ),
+        claims="results/study/claims.md",
+        claims_page=report(
+            "results/study/claims.html",
+            caption="../report/study_claims.rst",
+            category="Study",
+        ),
+        forest=report(
+            "results/study/comparisons.png",
+            caption="../report/study_comparisons_figure.rst",
+            category="Study",
+        ),
         timing="results/study/timing.csv",
         quality=report(
             "results/study/quality_vs_cost.png",
@@ -150,7 +173,8 @@ rule study_table:
         "../../envs/torch.yaml"
     params:
         out=lambda wildcards, output: os.path.dirname(output.table),
+        seed=config["seed"],
     shell:
         "python -m csmoe study --metrics {input.metrics:q} --logs {input.logs:q}"
         " --examples {input.examples:q} --queries {input.queries:q} --archive {input.archive:q}"
-        " --out {params.out} > {log:q} 2>&1"
+        " --seed {params.seed} --out {params.out} > {log:q} 2>&1"

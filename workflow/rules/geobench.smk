@@ -4,13 +4,15 @@
 rule geobench_evaluate:
     """One frozen encoder on one GEO-Bench task (linear head or light decoder)."""
     input:
-        "results/pretrain/{archive}/{sampler}/{model}/encoder.safetensors",
+        f"{paths.PRETRAIN_RUN}/encoder.safetensors",
     output:
-        "results/geobench/{archive}/{sampler}/{model}/{task}.json",
+        paths.GEOBENCH,
     log:
-        "logs/geobench/{archive}_{sampler}_{model}_{task}.log",
+        "logs/geobench/{archive}_{sampler}_{model}_seed{seed}_{task}.log",
     benchmark:
-        "benchmarks/geobench/{archive}_{sampler}_{model}_{task}.tsv"
+        "benchmarks/geobench/{archive}_{sampler}_{model}_seed{seed}_{task}.tsv"
+    wildcard_constraints:
+        seed=r"\d+",
     conda:
         "../../envs/torch.yaml"
     threads: config["geobench"]["threads"]

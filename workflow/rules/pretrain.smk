@@ -1,4 +1,4 @@
-# Pretraining: one run per sharded archive x sampler x model (config `pretrain`).
+# Pretraining: one run per sharded archive x sampler x model x seed (config `pretrain`).
 
 
 rule pretrain:
@@ -6,17 +6,19 @@ rule pretrain:
     input:
         "results/shards/{archive}/{sampler}",
     output:
-        encoder="results/pretrain/{archive}/{sampler}/{model}/encoder.safetensors",
-        encoder_json="results/pretrain/{archive}/{sampler}/{model}/encoder.json",
-        model="results/pretrain/{archive}/{sampler}/{model}/model.safetensors",
-        model_json="results/pretrain/{archive}/{sampler}/{model}/model.json",
-        log_jsonl="results/pretrain/{archive}/{sampler}/{model}/log.jsonl",
+        encoder=f"{paths.PRETRAIN_RUN}/encoder.safetensors",
+        encoder_json=f"{paths.PRETRAIN_RUN}/encoder.json",
+        model=f"{paths.PRETRAIN_RUN}/model.safetensors",
+        model_json=f"{paths.PRETRAIN_RUN}/model.json",
+        log_jsonl=f"{paths.PRETRAIN_RUN}/log.jsonl",
+        timing=f"{paths.PRETRAIN_RUN}/timing.jsonl",
     log:
-        "logs/pretrain/{archive}_{sampler}_{model}.log",
+        "logs/pretrain/{archive}_{sampler}_{model}_seed{seed}.log",
     benchmark:
-        "benchmarks/pretrain/{archive}_{sampler}_{model}.tsv"
+        "benchmarks/pretrain/{archive}_{sampler}_{model}_seed{seed}.tsv"
     wildcard_constraints:
         sampler="thematic_climatic|random|full",
+        seed=r"\d+",
     conda:
         "../../envs/torch.yaml"
     threads: pretrain_rules.job_threads(config)
@@ -39,30 +41,30 @@ rule pretrain:
         ),
     shell:
         "{params.launcher} pretrain --shards {input:q} --out {params.run_dir}"
-        " --checkpoint-dir {params.checkpoints} {params.arguments}"
+        " --checkpoint-dir {params.checkpoints} {params.arguments} --seed {wildcards.seed}"
         " --threads {params.process_threads} > {log:q} 2>&1"
 
 
 rule plot_pretraining:
     """Loss curves of one pretraining run."""
     input:
-        "results/pretrain/{archive}/{sampler}/{model}/log.jsonl",
+        f"{paths.PRETRAIN_RUN}/log.jsonl",
     output:
         report(
-            "results/pretrain/{archive}/{sampler}/{model}/loss.png",
+            f"{paths.PRETRAIN_RUN}/loss.png",
             caption="../report/pretraining_loss.rst",
             category="Pretraining",
             subcategory="{archive}",
-            labels={"sampler": "{sampler}", "model": "{model}"},
+            labels={"sampler": "{sampler}", "model": "{model}", "seed": "{seed}"},
         ),
     log:
-        "logs/pretrain/{archive}_{sampler}_{model}_plot.log",
+        "logs/pretrain/{archive}_{sampler}_{model}_seed{seed}_plot.log",
     benchmark:
-        "benchmarks/pretrain/{archive}_{sampler}_{model}_plot.tsv"
+        "benchmarks/pretrain/{archive}_{sampler}_{model}_seed{seed}_plot.tsv"
     conda:
         "../../envs/torch.yaml"
     params:
-        title="{model} on {archive} / {sampler} manifest",
+        title="{model} on {archive} / {sampler} manifest, seed {seed}",
     shell:
         "python -m csmoe plot-training --log {input:q} --out {output:q}"
         " --title '{params.title}' > {log:q} 2>&1"
