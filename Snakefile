@@ -7,14 +7,18 @@
 #   benchmarks/<stage>/<name>.tsv  runtime and memory of the heavy jobs
 #
 # Every rule is a thin call of `python -m csmoe <stage> ...`; the logic lives in csmoe/.
-# Default config: the embedded demo (config/config.yaml). Real data: config/study.yaml.
+# Config: the embedded demo (config/config.yaml), unless config files are given with
+# --configfile: those are then the whole config (config/study.yaml for real data), not
+# merged over the demo's, so that no demo archive or model leaks into the study.
 
 from snakemake.utils import min_version
 
 min_version("9.20")
 
 
-configfile: "config/config.yaml"
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

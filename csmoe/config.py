@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from csmoe import strict_yaml
 from csmoe.errors import InputError
@@ -22,7 +21,7 @@ SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.
 
 
 def load_schema() -> dict[str, Any]:
-    return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    return strict_yaml.load_file(SCHEMA)
 
 
 def _non_finite(value: Any, path: tuple = ()) -> tuple | None:

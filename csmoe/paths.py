@@ -4,6 +4,13 @@
 Placeholders are Snakemake wildcards; `format` fills them in code.
 """
 
+INDEX = "results/index/{archive}.parquet"
+SKIPPED = "results/index/{archive}.skipped.tsv"
+DESCRIPTORS = "results/descriptors/{archive}.parquet"
+MANIFEST = "results/sample/{archive}/{sampler}.parquet"
+SAMPLE_METRICS = "results/sample/{archive}/{sampler}.metrics.json"
+EVAL_MANIFEST = "results/sample/{archive}/eval_{split}.parquet"
+REPORT = "results/report/{archive}"
 PRETRAIN_RUN = "results/pretrain/{archive}/{sampler}/{model}/seed{seed}"
 EVALUATION = "results/evaluate/{archive}/{sampler}/{model}/seed{seed}"
 RANDOM_INIT = "results/evaluate/{archive}/baseline/random_init_{model}/seed{seed}"
@@ -16,3 +23,14 @@ STUDY = "results/study"
 STUDY_OUTPUTS = ("table.csv", "table.md", "comparisons.csv", "claims.md", "claims.html",
                  "quality_vs_cost.png", "comparisons.png", "pretraining_loss.png",
                  "expert_shares.png", "retrieval_examples.png", "timing.csv")  # fmt: skip
+
+
+def parse(template: str, path) -> dict[str, str] | None:
+    """The wildcard values of `path` under `template` (its trailing part), or None."""
+    import re
+
+    pattern = re.escape(template)
+    for name in re.findall(r"\\\{(\w+)\\\}", pattern):
+        pattern = pattern.replace(rf"\{{{name}\}}", rf"(?P<{name}>[^/]+)", 1)
+    found = re.search(rf"(?:^|/){pattern}$", str(path))
+    return found.groupdict() if found else None

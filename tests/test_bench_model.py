@@ -25,7 +25,7 @@ def test_bench_model_runs_without_the_geo_stack(tmp_path: Path) -> None:
     )
     env = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
     command = [sys.executable, "-m", "csmoe", "bench", "model", "--tiny", "--steps", "1",
-               "--warmup", "1", "--n", "1", "--workdir", str(tmp_path / "bench")]  # fmt: skip
+               "--warmup", "1", "--size", "1", "--workdir", str(tmp_path / "bench")]  # fmt: skip
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

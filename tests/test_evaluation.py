@@ -119,20 +119,23 @@ def test_evaluation_manifest_takes_a_split_or_a_stratified_cap(manifest: Path) -
 def test_study_table_and_figures(shards, eval_splits, exported, tmp_path: Path) -> None:
     splits = [*split_args(shards, eval_splits), "--segmentation-epochs", "1"]
     runs = {
-        "w/thematic_climatic/moe": ["--encoder", str(exported)],
-        "w/baseline/random_init_moe": ["--features", "random_init", "--encoder", str(exported)],
+        "w/thematic_climatic/moe": ["--encoder", str(exported), "--sampler", "thematic_climatic",
+                                    "--model", "moe"],
+        "w/baseline/random_init_moe": ["--features", "random_init", "--encoder", str(exported),
+                                       "--model", "moe"],
         "w/baseline/band_stats": ["--features", "band_stats"],
-    }
+    }  # fmt: skip
     for name, extra in runs.items():
-        assert main(["evaluate", *extra, *splits, "--out", str(tmp_path / "eval" / name)]) == 0
+        out = str(tmp_path / "eval" / name)
+        assert main(["evaluate", *extra, *splits, "--archive", "w", "--out", out]) == 0
     log = tmp_path / "pretrain" / "w" / "thematic_climatic" / "moe"
     assert main(["pretrain", "--shards", str(shards), "--preset", "csmoe_tiny", "--steps", "2",
-                 "--batch-size", "4", "--expert-log-every", "1", "--workers", "0",
+                 "--batch-size", "4", "--expert-log-every", "1", "--loader-workers", "0",
                  "--out", str(log)]) == 0  # fmt: skip
     metrics = [str(tmp_path / "eval" / name / "metrics.json") for name in runs]
     example = metrics[0]
     args = ["study", "--metrics", *metrics, "--logs", str(log / "log.jsonl"), "--examples",
-            example, "--queries", str(eval_splits["queries"]), "--archive",
+            example, "--queries", str(eval_splits["queries"]), "--test",
             str(eval_splits["test"]),
             "--out", str(tmp_path / "study")]  # fmt: skip
     assert main(args) == 0

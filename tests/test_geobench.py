@@ -234,9 +234,12 @@ def test_segmentation_keeps_the_epoch_with_the_best_validation_miou(
     from csmoe.geobench.evaluate import evaluate_task
 
     write_segmentation_task(tmp_path / "gb")
+    run = {"archive": "a", "sampler": "random", "model": "m", "seed": 3}
     metrics = evaluate_task(exported, tmp_path / "gb", "m-SA-crop-type", tmp_path / "r.json",
-                            epochs=6)  # fmt: skip
+                            epochs=6, run=run)  # fmt: skip
     assert metrics["metric"] == "miou" and 0 < metrics["score"] <= 1
+    assert metrics["run"] == run | {"preset": "csmoe_tiny"}
+    assert len(metrics["encoder_sha256"]) == 64
     assert 1 <= metrics["selected"]["epoch"] <= 6
     assert metrics["bands_unused"] == ["Cloud Probability"]
 
@@ -247,19 +250,30 @@ def test_table_sets_our_scores_beside_the_published_ones(tmp_path: Path) -> None
     from csmoe.geobench.table import geobench_table
 
     paths = []
-    for model, score, mapping in (("moe", 0.5, "corrected"), ("dense", 0.25, "as-named")):
-        path = tmp_path / "demo" / "thematic_climatic" / model / "m-eurosat.json"
-        path.parent.mkdir(parents=True)
-        path.write_text(json.dumps({"task": "m-eurosat", "score": score,
-                                    "band_mapping": mapping}))  # fmt: skip
-        paths.append(path)
+    results = (("moe", 0.5, "corrected"), ("dense", 0.25, "as-named"), (None, 0.75, "corrected"))
+    for number, (model, score, mapping) in enumerate(results):
+        run = {"archive": "demo", "sampler": "thematic_climatic", "model": model, "seed": 1}
+        path = tmp_path / f"result{number}.json"  # the names come from the recorded run
+        path.write_text(
+            json.dumps(
+                {
+                    "task": "m-eurosat",
+                    "score": score,
+                    "band_mapping": mapping,
+                    "run": run,
+                    "encoder": "elsewhere/encoder.safetensors",
+                }
+            )
+        )
+        paths.append(path)  # fmt: skip
     table = geobench_table(paths).set_index("encoder")
     assert list(table.columns) == ["source", "band_mapping", "m-eurosat"]
-    assert table.loc["demo/thematic_climatic/dense", "band_mapping"] == "as-named"
+    assert table.loc["demo/thematic_climatic/dense/seed1", "band_mapping"] == "as-named"
     assert table.loc["CSMoE patch14", "band_mapping"] == "unknown"
-    assert table.loc["demo/thematic_climatic/moe", "m-eurosat"] == 50.0
+    assert table.loc["demo/thematic_climatic/moe/seed1", "m-eurosat"] == 50.0
+    assert table.loc["elsewhere/encoder.safetensors", "m-eurosat"] == 75.0  # no model recorded
     assert table.loc["CSMoE patch14", "m-eurosat"] == 88.3
-    assert (table["source"] == "ours").sum() == 2
+    assert (table["source"] == "ours").sum() == 3
 
 
 def test_a_partition_with_an_empty_split_is_named(exported: Path, tmp_path: Path) -> None:

@@ -124,7 +124,7 @@ def test_two_processes_match_one_at_the_same_global_batch(shards: Path, tmp_path
 def test_checkpoints_rotate_and_changed_options_start_a_new_run(shards, tmp_path, capsys):
     base = ["pretrain", "--shards", str(shards), "--preset", "csmae_tiny", "--batch-size", "4",
             "--steps", "5", "--checkpoint-every", "2", "--keep-checkpoints", "2",
-            "--workers", "0", "--out", str(tmp_path / "run")]  # fmt: skip
+            "--loader-workers", "0", "--out", str(tmp_path / "run")]  # fmt: skip
     assert main(base) == 0
     runs = list((tmp_path / "run" / "checkpoints").iterdir())
     assert len(runs) == 1
@@ -138,7 +138,7 @@ def test_checkpoints_rotate_and_changed_options_start_a_new_run(shards, tmp_path
 
 def test_expert_use_is_logged_per_sensor_and_layer(shards: Path, tmp_path: Path) -> None:
     args = ["pretrain", "--shards", str(shards), "--preset", "csmoe_tiny", "--batch-size", "4",
-            "--steps", "4", "--expert-log-every", "2", "--workers", "0",
+            "--steps", "4", "--expert-log-every", "2", "--loader-workers", "0",
             "--out", str(tmp_path / "run")]  # fmt: skip
     assert main(args) == 0
     log = read_log(tmp_path / "run" / "log.jsonl")
@@ -163,7 +163,7 @@ def test_a_loss_that_stays_non_finite_stops_the_run(shards: Path, tmp_path: Path
     stats["bands"]["VV"]["std"] = 1e-30  # valid, but VV pixels of ~1e31 overflow the loss
     (broken / "stats.json").write_text(json.dumps(stats))
     args = ["pretrain", "--shards", str(broken), "--preset", "csmae_tiny", "--batch-size", "4",
-            "--steps", "10", "--max-bad-steps", "3", "--workers", "0",
+            "--steps", "10", "--max-bad-steps", "3", "--loader-workers", "0",
             "--out", str(tmp_path / "run")]  # fmt: skip
     assert main(args) == 2
     message = capsys.readouterr().err.strip().splitlines()[-1]
@@ -187,7 +187,8 @@ def test_a_loss_that_stays_non_finite_stops_the_run(shards: Path, tmp_path: Path
 )
 def test_bad_options_are_one_line_errors(shards, tmp_path, capsys, extra, message) -> None:
     args = ["pretrain", "--shards", str(shards), "--preset", "csmae_tiny", "--batch-size", "4",
-            "--steps", "2", "--workers", "0", "--out", str(tmp_path / "run"), *extra]  # fmt: skip
+            "--steps", "2", "--loader-workers", "0", "--out", str(tmp_path / "run"),
+            *extra]  # fmt: skip
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("csmoe: error: ") and message in err and "\n" not in err

@@ -145,8 +145,8 @@ def test_synth_command_needs_only_size_seed_and_folder(tmp_path: Path) -> None:
     from csmoe.cli import main
 
     out = tmp_path / "archive"
-    assert main(["synth", "--n", "8", "--seed", "2", "--out", str(out), "--no-examples"]) == 0
+    assert main(["synth", "--size", "8", "--seed", "2", "--out", str(out), "--no-examples"]) == 0
     assert (out / "landcover.tif").is_file() and (out / "landcover.legend.csv").is_file()
     assert len(list((out / "BigEarthNet-S1-v1.0").iterdir())) == 8
-    code = main(["synth", "--n", "8", "--out", str(tmp_path / "x"), "--koppen", "k.tif"])
+    code = main(["synth", "--size", "8", "--out", str(tmp_path / "x"), "--koppen-raster", "k.tif"])
     assert code == 2 and not (tmp_path / "x").exists()

@@ -104,7 +104,7 @@ def test_dry_run_of_the_study_config_on_fixtures(
     for sampler in ("thematic_climatic", "random", "full"):
         assert f"results/sample/bigearthnet_v2/{sampler}.parquet" in log
     assert "results/report/ssl4eo_s12/sampling_map.png" in log
-    assert "--corine " + str(corine[0]) in log
+    assert "--corine-raster " + str(corine[0]) in log
     run = "results/pretrain/bigearthnet_v2/random/csmoe_b16"
     for seed in (0, 1, 2):  # study.yaml trains three seeds
         assert f"{run}/seed{seed}/encoder.safetensors" in log

@@ -13,7 +13,7 @@ mkdir -p "$out"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >"$out/gpu.csv"
 python -c "import torch, timm; print(torch.__version__, timm.__version__)" >"$out/versions.txt"
-timeout 280 python -m csmoe bench model --task inference --task layer --n 4 --steps 20 \
+timeout 280 python -m csmoe bench model --task inference --task layer --size 4 --steps 20 \
 	--workdir "$out/work" >"$out/bench_inference_layer.json"
-timeout 300 python -m csmoe bench model --task pretraining --n 2 --steps 20 \
+timeout 300 python -m csmoe bench model --task pretraining --size 2 --steps 20 \
 	--workdir "$out/work" >"$out/bench_pretraining.json"

@@ -135,12 +135,34 @@ def dense(train, test, epochs: int, seeds: tuple[int, ...], kept: dict) -> dict 
     return result
 
 
+def run_identity(run: dict | None, kind: str, features) -> dict:
+    """What the result belongs to (archive, sampler, model, seed; the tables read it), with
+    the encoder's preset; baselines are sampler ``baseline``, models ``random_init_<model>``
+    and ``band_stats``."""
+    run = dict(run or {})
+    preset = None if kind == "band_stats" else features.encoder.description.get("preset")
+    if kind == "band_stats":
+        run |= {"sampler": "baseline", "model": "band_stats", "seed": None}
+    elif kind == "random_init" and run.get("model"):
+        run |= {"sampler": "baseline", "model": f"random_init_{run['model']}"}
+    identity = {key: run.get(key) for key in ("archive", "sampler", "model", "seed")}
+    return identity | {"preset": preset}
+
+
 def describe(kind: str, features, encoder_path) -> dict:
+    """The features: their kind and, for an encoder, its file, SHA-256 and origin."""
     if kind == "band_stats":
         return {"kind": kind}
+    from csmoe.data.shard_format import sha256
+
     description = features.encoder.description
     keys = ("preset", "variant", "run_id", "step")
-    return {"kind": kind, "encoder": str(encoder_path)} | {k: description.get(k) for k in keys}
+    origin = {k: description.get(k) for k in keys}
+    return {
+        "kind": kind,
+        "encoder": str(encoder_path),
+        "encoder_sha256": sha256(encoder_path),
+    } | origin
 
 
 def evaluate(
@@ -157,6 +179,7 @@ def evaluate(
     segmentation_epochs: int = 100,
     finetune_epochs: int = 0,
     batch_size: int = 32,
+    run: dict | None = None,
 ) -> dict:
     """Every task; `probe_seeds` seed the segmentation decoder (fitted once per seed; the
     linear probes are deterministic). Writes metrics.json, predictions.safetensors (the
@@ -170,6 +193,7 @@ def evaluate(
     ranked, examples = retrieval(splits["validation"], splits["test"], kind != "band_stats",
                                  kept)  # fmt: skip
     metrics = {
+        "run": run_identity(run, kind, features),
         "features": describe(kind, features, encoder_path),
         "samples": {name: len(split.patch_ids) for name, split in splits.items()},
         "classification": classification(

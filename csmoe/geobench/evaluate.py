@@ -125,8 +125,11 @@ def evaluate_task(
     epochs: int = 50,
     seed: int = 0,
     device: str = "auto",
+    run: dict | None = None,
 ) -> dict:
-    """Score `encoder_path` on one task and write ``metrics.json``-style JSON to `out`."""
+    """Score `encoder_path` on one task and write ``metrics.json``-style JSON to `out`;
+    `run` (archive, sampler, model, seed) names what the encoder belongs to."""
+    from csmoe.data.shard_format import sha256
     from csmoe.models.export import load_encoder
 
     task = find_task(task_name, band_mapping)
@@ -152,7 +155,9 @@ def evaluate_task(
     else:
         result = classification(*features.values(), task.kind == "multi-label", seed)
     s2_bands = encoder.description["input"]["bands"]["s2"]
+    identity = {key: (run or {}).get(key) for key in ("archive", "sampler", "model", "seed")}
     metrics = {
+        "run": identity | {"preset": encoder.description.get("preset")},
         "task": task.name,
         "metric": task.metric,
         "score": result["score"],
@@ -161,6 +166,7 @@ def evaluate_task(
         "split_sizes": {split: len(ids) for split, ids in splits.items()},
         "seed": seed,
         "encoder": str(encoder_path),
+        "encoder_sha256": sha256(encoder_path),
         "input_side": encoder.img_size,
         "bands_missing": [b for b in s2_bands if b not in task.s2],
         "bands_unused": list(task.unused),

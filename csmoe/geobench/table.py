@@ -1,7 +1,7 @@
 """The study's GEO-Bench table: our encoders beside the published CSMoE Table IV.
 
-Rows: each evaluated encoder (``<archive>/<sampler>/<model>/seed<N>``, read from the
-workflow's path ``results/geobench/<archive>/<sampler>/<model>/seed<N>/<task>.json``),
+Rows: each evaluated encoder, named ``<archive>/<sampler>/<model>/seed<N>`` from the run
+its result records (``run``; a result evaluated without one is named by its encoder file),
 then the published CSMoE variants; columns: ``source``, ``band_mapping`` (how
 m-eurosat's and m-brick-kiln's channels were fed to our encoders: ``corrected`` or
 ``as-named``; unknown for the published rows), then the tasks, scores in % (micro mAP,
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -29,14 +28,20 @@ def result_row(path: Path) -> tuple[str, str, float, str]:
         result = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(path, f"unreadable GEO-Bench result ({error})") from None
-    parts = Path(path).parts
-    levels = 4 if len(parts) > 1 and re.match(r"^seed\d+$", parts[-2]) else 3
-    if len(parts) < levels + 1 or not isinstance(result, dict) or result.get("task") not in TASKS:
-        raise InputError(path, "expected <archive>/<sampler>/<model>[/seed<N>]/<task>.json "
-                         "of a task")  # fmt: skip
+    if not isinstance(result, dict) or result.get("task") not in TASKS:
+        raise InputError(path, "not the result of a GEO-Bench task (no known 'task')")
     mapping = str(result.get("band_mapping", "corrected"))
-    name = "/".join(parts[-levels - 1 : -1])
-    return name, result["task"], 100 * float(result["score"]), mapping
+    return encoder_name(result), result["task"], 100 * float(result["score"]), mapping
+
+
+def encoder_name(result: dict) -> str:
+    """``archive/sampler/model/seed<N>`` of the recorded run, else the encoder file."""
+    run = result.get("run") or {}
+    keys = ("archive", "sampler", "model")
+    if not all(run.get(k) for k in keys):
+        return str(result.get("encoder"))
+    seed = [] if run.get("seed") is None else [f"seed{run['seed']}"]
+    return "/".join([str(run[k]) for k in keys] + seed)
 
 
 def geobench_table(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:

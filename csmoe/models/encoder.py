@@ -22,6 +22,7 @@ from timm.layers import Mlp, PatchEmbed
 from timm.models.vision_transformer import Block
 from torch import nn
 
+from csmoe.models.layers import init_linear, layer_norm
 from csmoe.models.pos_embed import sincos_2d
 from csmoe.models.soft_moe import SoftMoE, soft_moe_layer
 
@@ -84,7 +85,7 @@ class CrossSensorEncoder(nn.Module):
         def block(i: int) -> Block:
             mlp = moe if i in moe_blocks else Mlp
             return Block(
-                embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=_layer_norm,
+                embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=layer_norm,
                 mlp_layer=mlp,
             )  # fmt: skip
 
@@ -93,8 +94,8 @@ class CrossSensorEncoder(nn.Module):
             {s: nn.ModuleList(block(i) for i in range(specific)) for s in SENSORS}
         )
         self.blocks = nn.ModuleList(block(i) for i in range(specific, depth))
-        self.norm = _layer_norm(embed_dim)
-        self.fc_norm = _layer_norm(embed_dim)  # after mean pooling, for downstream use
+        self.norm = layer_norm(embed_dim)
+        self.fc_norm = layer_norm(embed_dim)  # after mean pooling, for downstream use
         # Found once here, not by walking the module tree on every forward pass.
         self._moe_layers = [m for m in self.modules() if isinstance(m, SoftMoE)]
         self._expert_record: dict[str, list] | None = None  # recording_expert_shares
@@ -106,7 +107,7 @@ class CrossSensorEncoder(nn.Module):
             weight = self.patch_embed[s].proj.weight
             nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
             nn.init.normal_(self.cls_token[s], std=0.02)
-        self.apply(_init_linear)
+        self.apply(init_linear)
 
     def moe_layers(self) -> list[SoftMoE]:
         return self._moe_layers
@@ -193,17 +194,3 @@ class CrossSensorEncoder(nn.Module):
 
     def embedding(self, x: torch.Tensor, sensor: str) -> torch.Tensor:
         return self.pool(self.forward(x, sensor))
-
-
-def _layer_norm(dim: int, **kwargs) -> nn.LayerNorm:
-    return nn.LayerNorm(dim, eps=1e-6, **kwargs)  # timm passes device / dtype
-
-
-def _init_linear(module: nn.Module) -> None:
-    if isinstance(module, nn.Linear):
-        nn.init.xavier_uniform_(module.weight)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.LayerNorm):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)

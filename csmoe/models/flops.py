@@ -55,3 +55,15 @@ def encoder_cost(encoder: CrossSensorEncoder, img: int, sensor: str = "s2") -> d
         "sensor": sensor,
         "tokens": (img // encoder.patch_size) ** 2,
     }
+
+
+def preset_cost(preset: str, img: int, sensor: str = "s2") -> dict:
+    """`encoder_cost` of a preset's encoder; an input side the patch does not divide is
+    bad input."""
+    from csmoe.errors import InputError
+    from csmoe.models.presets import create_model
+
+    try:
+        return encoder_cost(create_model(preset).encoder, img, sensor)
+    except ValueError as error:
+        raise InputError("--img", str(error)) from None

@@ -18,14 +18,14 @@ Cross-modal reconstruction (`reconstruction`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from timm.models.vision_transformer import Block
 from torch import nn
 
-from csmoe.models.encoder import SENSORS, CrossSensorEncoder, _init_linear, _layer_norm
+from csmoe.models.encoder import SENSORS, CrossSensorEncoder
+from csmoe.models.gather import gather_rows
+from csmoe.models.layers import init_linear, layer_norm
 from csmoe.models.pos_embed import sincos_2d
 
 MASK_MODES = ("independent", "identical", "complementary")
@@ -79,14 +79,14 @@ class Decoder(nn.Module):
         self.embed = nn.Linear(encoder_dim, dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.blocks = nn.ModuleList(
-            Block(dim, heads, 4.0, qkv_bias=True, norm_layer=_layer_norm) for _ in range(depth)
+            Block(dim, heads, 4.0, qkv_bias=True, norm_layer=layer_norm) for _ in range(depth)
         )
-        self.norm = _layer_norm(dim)
+        self.norm = layer_norm(dim)
         self.heads = nn.ModuleDict(
             {s: nn.Linear(dim, patch * patch * c) for s, c in out_chans.items()}
         )
         nn.init.normal_(self.mask_token, std=0.02)
-        self.apply(_init_linear)
+        self.apply(init_linear)
 
     def forward(
         self, latent: torch.Tensor, ids_restore: torch.Tensor, targets: tuple[str, ...]
@@ -138,9 +138,6 @@ class CrossSensorMAE(nn.Module):
         self.mask_ratio, self.mask_mode, self.temperature = mask_ratio, mask_mode, temperature
         self.reconstruction = reconstruction
         self.loss_weights = {name: 1.0 for name in LOSSES} | (loss_weights or {})
-        # Set by distributed training: gathers pooled embeddings of every process (with
-        # gradients), so that NT-Xent takes its negatives from the whole global batch.
-        self.gather_embeddings: Callable[[torch.Tensor], torch.Tensor] | None = None
         args = (encoder.embed_dim, decoder_dim, decoder_depth, decoder_heads, encoder.patch_size)
         self.common_decoder = common_decoder
         if common_decoder:
@@ -215,9 +212,9 @@ class CrossSensorMAE(nn.Module):
         return (per_patch * mask).sum() / mask.sum().clamp(min=1)
 
     def nt_xent(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """SimCLR's normalised-temperature cross entropy over the 2B embeddings."""
-        if self.gather_embeddings is not None:
-            a, b = self.gather_embeddings(a), self.gather_embeddings(b)
+        """SimCLR's normalised-temperature cross entropy over the 2B embeddings; under
+        torchrun the negatives come from the whole global batch (`gather_rows`)."""
+        a, b = gather_rows(a), gather_rows(b)
         z = F.normalize(torch.cat([a, b]), dim=-1)
         sim = z @ z.T / self.temperature
         sim.fill_diagonal_(float("-inf"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from csmoe.paths import INDEX
 from csmoe.rules import index, koppen
 
 
@@ -13,7 +14,7 @@ def landcover_source(config: dict, wildcards) -> str:
 
 def inputs(config: dict, wildcards) -> dict[str, str]:
     files = {
-        "index": f"results/index/{wildcards.archive}.parquet",
+        "index": INDEX.format(archive=wildcards.archive),
         "koppen": koppen.raster(config),
         "koppen_legend": koppen.legend(config),
     }
@@ -26,9 +27,9 @@ def inputs(config: dict, wildcards) -> dict[str, str]:
 def arguments(config: dict, wildcards) -> str:
     settings = config["descriptors"]
     args = ["--landcover", landcover_source(config, wildcards)]
-    args += ["--water", *settings["water_symbols"]]
-    args += ["--fallback-radius", str(settings["fallback_radius_px"])]
+    args += ["--water-symbols", *settings["water_symbols"]]
+    args += ["--fallback-radius-px", str(settings["fallback_radius_px"])]
     if landcover_source(config, wildcards) == "raster":
-        args += ["--corine", settings["corine_raster"]]
+        args += ["--corine-raster", settings["corine_raster"]]
         args += ["--corine-legend", settings["corine_legend"]]
     return shlex.join(args)

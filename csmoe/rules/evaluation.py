@@ -24,12 +24,9 @@ def eval_manifest_arguments(config: dict, wildcards) -> str:
 
 def split_shards(wildcards) -> dict[str, str]:
     """Shards of the probe-training, query and test splits of the run's archive."""
-    root = f"results/shards/{wildcards.archive}"
-    return {
-        "train": f"{root}/eval_train",
-        "queries": f"{root}/eval_validation",
-        "test": f"{root}/eval_test",
-    }
+    splits = {"train": "train", "queries": "validation", "test": "test"}
+    return {key: EVAL_SHARDS.format(archive=wildcards.archive, split=split)
+            for key, split in splits.items()}  # fmt: skip
 
 
 def baseline_encoder(config: dict, wildcards) -> str:
@@ -41,10 +38,37 @@ def baseline_encoder(config: dict, wildcards) -> str:
     return f"{run}/encoder.safetensors"
 
 
+def outputs(template: str) -> dict[str, str]:
+    """What every evaluation writes into its folder (`template`: a csmoe.paths template)."""
+    return {
+        "metrics": f"{template}/metrics.json",
+        "predictions": f"{template}/predictions.safetensors",
+        "timing": f"{template}/timing.json",
+    }
+
+
+def encoder_argument(input) -> str:
+    """``--encoder FILE`` for the features that have one (not band_stats)."""
+    encoder = getattr(input, "encoder", None)
+    return "" if encoder is None else f"--encoder {shlex.quote(encoder)}"
+
+
+def run_arguments(wildcards) -> str:
+    """What a result belongs to, recorded in its JSON: the run's wildcards."""
+    names = {"archive": "--archive", "sampler": "--sampler", "model": "--model",
+             "seed": "--run-seed"}  # fmt: skip
+    args = []
+    for key, option in names.items():
+        value = getattr(wildcards, key, None)
+        if value is not None:
+            args += [option, str(value)]
+    return shlex.join(args)
+
+
 def arguments(config: dict) -> str:
     evaluation = config["evaluation"]
     seeds = evaluation.get("probe_seeds") or [config["seed"]]
-    args = ["--device", evaluation["device"], "--seed", str(config["seed"])]
+    args = ["--device", evaluation["device"]]
     args += ["--probe-seeds", *map(str, seeds)]
     args += ["--segmentation-epochs", str(evaluation["segmentation_epochs"])]
     args += ["--finetune-epochs", str(evaluation["finetune_epochs"])]
@@ -85,5 +109,5 @@ def study_inputs(config: dict) -> dict[str, str | list[str]]:
         "examples": EVALUATION.format(archive=archive, sampler=sampler, model=model, seed=seed)
         + "/metrics.json",
         "queries": EVAL_SHARDS.format(archive=archive, split="validation"),
-        "archive": EVAL_SHARDS.format(archive=archive, split="test"),
+        "test": EVAL_SHARDS.format(archive=archive, split="test"),
     }

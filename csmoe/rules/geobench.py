@@ -28,6 +28,7 @@ def arguments(config: dict) -> str:
     settings = config["geobench"]
     args = ["--root", settings["root"], "--partition", settings["partition"]]
     args += ["--band-mapping", settings.get("band_mapping", "corrected")]
-    args += ["--epochs", str(settings["segmentation_epochs"]), "--device", settings["device"]]
+    args += ["--segmentation-epochs", str(settings["segmentation_epochs"])]
+    args += ["--device", settings["device"]]
     args += ["--seed", str(config["seed"])]  # the probes' seed
     return shlex.join(args)

@@ -24,7 +24,7 @@ def arguments(config: dict, wildcards) -> str:
     for key in ("batch_size", "lr", "weight_decay", "clip_grad", "accumulate",
                 "checkpoint_every", "keep_checkpoints", "device"):  # fmt: skip
         args += [f"--{key.replace('_', '-')}", str(settings[key])]
-    args += ["--workers", str(settings["loader_workers"])]
+    args += ["--loader-workers", str(settings["loader_workers"])]
     args += ["--expert-log-every", str(settings.get("expert_log_every", 100))]
     if settings["compile"]:
         args.append("--compile")

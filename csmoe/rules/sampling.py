@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import shlex
 
+from csmoe.paths import MANIFEST, SAMPLE_METRICS
 from csmoe.rules import index
 
-SUFFIXES = {"manifest": "parquet", "metrics": "metrics.json"}
+TEMPLATES = {"manifest": MANIFEST, "metrics": SAMPLE_METRICS}
 
 
 def exclusion_arguments(config: dict) -> str:
-    """``--keep-*`` flags for the pool exclusions switched off in the config."""
+    """``--exclude-<name>`` / ``--no-exclude-<name>`` for each pool exclusion of the config."""
     exclude = config["sampling"]["exclude"]
-    return shlex.join(f"--keep-{flag.replace('_', '-')}" for flag, on in exclude.items() if not on)
+    flags = [
+        f"--{'' if on else 'no-'}exclude-{name.replace('_', '-')}" for name, on in exclude.items()
+    ]
+    return shlex.join(flags)
 
 
 def arguments(config: dict, wildcards) -> str:
@@ -32,8 +36,8 @@ def arguments(config: dict, wildcards) -> str:
 
 def sampled(config: dict, archive: str, kind: str) -> list[str]:
     """The per-sampler files of one archive: `kind` is 'manifest' or 'metrics'."""
-    suffix = SUFFIXES[kind]
-    return [f"results/sample/{archive}/{s}.{suffix}" for s in config["study"]["samplers"]]
+    template = TEMPLATES[kind]
+    return [template.format(archive=archive, sampler=s) for s in config["study"]["samplers"]]
 
 
 def named_arguments(config: dict, files: list[str]) -> str:

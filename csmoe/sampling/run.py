@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -99,3 +100,32 @@ def write_sampling_report(
     report.plot_distributions(
         archive, pool, drawn, distributions_out, landcover=report.figure_landcover(pool, level)
     )
+
+
+def write_reports(
+    descriptors: str | os.PathLike[str],
+    archive: str | None = None,
+    *,
+    koppen: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
+    water: tuple[str, ...] = ("Ocean",),
+    manifests: dict[str, str | os.PathLike[str]] | None = None,
+    metrics: dict[str, str | os.PathLike[str]] | None = None,
+    table_out=None,
+    map_out=None,
+    distributions_out=None,
+    descriptor_figure=None,
+    **exclusions: bool,
+) -> None:
+    """The descriptor figure (with `descriptor_figure`) and the sampling report (with
+    `manifests`) of one archive, named `archive` (default: the descriptors file's name)."""
+    archive = archive or Path(descriptors).name.removesuffix(".parquet")
+    if descriptor_figure:
+        table = read_table(descriptors)
+        landcover = report.figure_landcover(table)
+        report.plot_descriptor_summary(archive, table, landcover, descriptor_figure)
+    if manifests:
+        write_sampling_report(
+            archive, descriptors, manifests, metrics or {}, table_out=table_out,
+            map_out=map_out, distributions_out=distributions_out, koppen=koppen, water=water,
+            **exclusions,
+        )  # fmt: skip

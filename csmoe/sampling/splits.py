@@ -17,10 +17,14 @@ capped evaluation sets.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
+from csmoe.atomic import atomic_path
 from csmoe.errors import InputError
+from csmoe.parquet import read_table
 from csmoe.sampling.samplers import to_manifest
 
 SPLITS = ("train", "validation", "test")
@@ -88,3 +92,24 @@ def evaluation_manifest(table: pd.DataFrame, split: str, size: int | None, seed:
     rows = np.array(sorted(rows))
     weight = stratum.map(sizes / shares).to_numpy()[rows]
     return to_manifest(pool, rows, stratum.to_numpy()[rows], weight)
+
+
+def split_counts_line(index_path: str | os.PathLike[str]) -> str | None:
+    """The official evaluation splits of an index as one line (None without splits)."""
+    columns = ["split", "labels_19", "snow", "cloud"]
+    counts = split_counts(read_table(index_path, "GeoParquet index", columns=columns))
+    if not any(counts.values()):
+        return None
+    shown = ", ".join(f"{split} {n}" for split, n in counts.items())
+    return f"evaluation splits (labelled, no snow or cloud): {shown}"
+
+
+def write_evaluation_manifest(index_path: str | os.PathLike[str], split: str,
+                              size: int | None, seed: int,
+                              out: str | os.PathLike[str]) -> pd.DataFrame:  # fmt: skip
+    """`evaluation_manifest` of an index file, written atomically to `out` (Parquet)."""
+    table = read_table(index_path, "GeoParquet index", geo=True)
+    manifest = evaluation_manifest(table, split, size, seed, str(index_path))
+    with atomic_path(out) as tmp:
+        manifest.to_parquet(tmp, index=False, compression="zstd")
+    return manifest

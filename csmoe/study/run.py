@@ -3,22 +3,25 @@ pretraining log (nothing is re-run: evaluations keep their per-patch scores)."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from csmoe.atomic import atomic_path, write_text
 from csmoe.errors import InputError
+from csmoe.paths import PRETRAIN_RUN, parse
 from csmoe.study import claims as claims_module
 from csmoe.study import figures
-from csmoe.study.statistics import Bootstrap, load, run_name
+from csmoe.study.statistics import Bootstrap, load, read_metrics, run_name
 from csmoe.study.table import group, markdown, markdown_with_intervals, study_table, timing_table
 from csmoe.training.logbook import read_log
 
 
-def _name(path: Path) -> str:
-    archive, sampler, model, seed = run_name(path)
-    return f"{model} on {archive} / {sampler}" + ("" if seed is None else f" seed {seed}")
+def _log_name(path: Path) -> str:
+    """The run of a pretraining log, from where the workflow writes it."""
+    found = parse(PRETRAIN_RUN, Path(path).parent)
+    if found is None:
+        return str(Path(path).parent)
+    return "{model} on {archive} / {sampler} seed {seed}".format(**found)
 
 
 def _csv(table, path: Path) -> None:
@@ -27,7 +30,7 @@ def _csv(table, path: Path) -> None:
 
 
 def write_study(metrics: list[Path], logs: list[Path], out: str | os.PathLike[str], *,
-                examples: Path, queries: Path, archive: Path, seed: int = 0) -> None:  # fmt: skip
+                examples: Path, queries: Path, test: Path, seed: int = 0) -> None:  # fmt: skip
     out = Path(out)
     groups = group([load(path) for path in metrics])
     bootstrap = Bootstrap(seed)
@@ -45,26 +48,18 @@ def write_study(metrics: list[Path], logs: list[Path], out: str | os.PathLike[st
         timing_table(metrics).to_csv(tmp, index=False, float_format="%.6g")
     figures.plot_quality_vs_cost(table, out / "quality_vs_cost.png")
     figures.plot_comparisons(compared, out / "comparisons.png")
-    named_logs = {_name(path): path for path in logs}
+    named_logs = {_log_name(path): path for path in logs}
     figures.plot_losses(named_logs, out / "pretraining_loss.png")
-    experts = {_name(path): load_experts(path) for path in metrics if load_experts(path)}
+    experts = {run_name(run.metrics): run.metrics["experts"] for runs in groups.values()
+               for run in runs if run.metrics.get("experts")}  # fmt: skip
     note = _log_note(named_logs, list(experts))
     figures.plot_expert_shares(experts, out / "expert_shares.png", note)
-    evaluated = json.loads(Path(examples).read_text())
+    evaluated = read_metrics(examples)
     chosen = evaluated["retrieval_examples"].get("s1->s2")
     if not chosen:
         raise InputError(examples, "no S1 -> S2 retrieval examples")
-    figures.plot_retrieval_examples(
-        chosen,
-        queries,
-        archive,
-        out / "retrieval_examples.png",
-        _name(Path(examples)).replace(" on ", " pretrained on "),
-    )
-
-
-def load_experts(path: Path) -> list[dict] | None:
-    return json.loads(Path(path).read_text()).get("experts")
+    title = run_name(evaluated).replace(" on ", " pretrained on ")
+    figures.plot_retrieval_examples(chosen, queries, test, out / "retrieval_examples.png", title)
 
 
 def _log_note(logs: dict[str, Path], moe_runs: list[str]) -> str:

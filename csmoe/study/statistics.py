@@ -12,7 +12,6 @@ queries, which the comparison checks.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ from csmoe.study import bootstrap as bs
 DIRECTIONS = ("s1->s1", "s2->s2", "s1->s2", "s2->s1")
 K = 10
 BASELINE = "baseline"
-SEED_FOLDER = re.compile(r"^seed(\d+)$")
 
 
 @dataclass
@@ -48,25 +46,32 @@ class Evaluation:
         return bool(self.metrics.get("experts"))
 
 
-def run_name(path: Path) -> tuple[str, str, str, int | None]:
-    """(archive, sampler, model, seed) from .../<archive>/<sampler>/<model>[/seed<N>]/…"""
-    parts = Path(path).parent.parts
-    seed = None
-    if parts and SEED_FOLDER.match(parts[-1]):
-        seed, parts = int(SEED_FOLDER.match(parts[-1])[1]), parts[:-1]
-    if len(parts) < 3:
-        raise InputError(path, "expected <archive>/<sampler>/<model>[/seed<N>]/metrics.json")
-    return parts[-3], parts[-2], parts[-1], seed
-
-
-def load(path: str | Path) -> Evaluation:
+def read_metrics(path: str | Path) -> dict:
+    """An evaluation's metrics.json, with the run it belongs to (``run``)."""
     path = Path(path)
     try:
         metrics = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(path, f"unreadable metrics ({error})") from None
-    arrays, ids = read_predictions(path.with_name(PREDICTIONS))
-    return Evaluation(*run_name(path), metrics, arrays, ids)
+    run = metrics.get("run") if isinstance(metrics, dict) else None
+    if not isinstance(run, dict) or not all(run.get(k) for k in ("archive", "sampler", "model")):
+        raise InputError(path, "records no run (archive, sampler, model): evaluate with "
+                         "--archive, --sampler and --model")  # fmt: skip
+    return metrics
+
+
+def run_name(metrics: dict) -> str:
+    run = metrics["run"]
+    seed = "" if run.get("seed") is None else f" seed {run['seed']}"
+    return f"{run['model']} on {run['archive']} / {run['sampler']}{seed}"
+
+
+def load(path: str | Path) -> Evaluation:
+    metrics = read_metrics(path)
+    arrays, ids = read_predictions(Path(path).with_name(PREDICTIONS))
+    run = metrics["run"]
+    return Evaluation(run["archive"], run["sampler"], run["model"], run.get("seed"), metrics,
+                      arrays, ids)  # fmt: skip
 
 
 # -------------------------------------------------------------------- metrics

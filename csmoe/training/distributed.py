@@ -67,29 +67,3 @@ def sum_over_processes(values: torch.Tensor, processes: Processes) -> torch.Tens
         values = values.clone()
         dist.all_reduce(values)
     return values
-
-
-class _GatherWithGrad(torch.autograd.Function):
-    """All processes' rows, concatenated in rank order; gradients flow back to each.
-
-    Every process computes the same loss on the gathered rows, and DDP averages the
-    parameter gradients over processes; summing the row gradients of all processes in
-    the backward pass makes that average the gradient of one process seeing it all.
-    """
-
-    @staticmethod
-    def forward(ctx, rows: torch.Tensor) -> torch.Tensor:
-        parts = [torch.empty_like(rows) for _ in range(dist.get_world_size())]
-        dist.all_gather(parts, rows.contiguous())
-        ctx.rank, ctx.rows = dist.get_rank(), rows.shape[0]
-        return torch.cat(parts)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        grad = grad.contiguous()
-        dist.all_reduce(grad)
-        return grad[ctx.rank * ctx.rows : (ctx.rank + 1) * ctx.rows]
-
-
-def gather_with_grad(rows: torch.Tensor) -> torch.Tensor:
-    return _GatherWithGrad.apply(rows)

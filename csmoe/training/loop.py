@@ -276,7 +276,7 @@ def _timing_entry(run: Run, step: int, seconds: float) -> dict:
 
 
 def loader(run: Run, start: int) -> DataLoader:
-    workers = run.options.workers
+    workers = run.options.loader_workers
     return DataLoader(
         run.data.for_steps(start, run.total),
         batch_size=None,
@@ -292,7 +292,6 @@ def train(run: Run, start: int, bad: int, log: RunLog) -> None:
     if run.processes.distributed:
         ids = [run.device.index] if run.device.type == "cuda" else None
         ddp = runner = DistributedDataParallel(run.model, device_ids=ids)
-        run.model.gather_embeddings = distributed.gather_with_grad
     if run.options.compile:
         runner = torch.compile(runner)
     progress = Progress(run.total, start, run.processes.main)

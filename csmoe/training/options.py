@@ -61,7 +61,7 @@ class PretrainOptions:
     img: int | None = None
     device: str = "auto"
     compile: bool = False
-    workers: int = 2
+    loader_workers: int = 2
     threads: int | None = None
     checkpoint_dir: Path | None = None
     checkpoint_every: int = 1000
@@ -212,9 +212,9 @@ def add_arguments(parser: argparse.ArgumentParser, presets: list[str], variants:
     )
     add("--compile", action="store_true", help="torch.compile the model")
     add(
-        "--workers",
+        "--loader-workers",
         type=int,
-        default=d["workers"].default,
+        default=d["loader_workers"].default,
         help="data loader processes per training process (0: load in the training process)",
     )
     add("--threads", type=int, help="torch CPU threads per process (default: torch's)")

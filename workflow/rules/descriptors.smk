@@ -6,7 +6,7 @@ rule describe_patches:
     input:
         unpack(lambda wildcards: descriptor_rules.inputs(config, wildcards)),
     output:
-        "results/descriptors/{archive}.parquet",
+        paths.DESCRIPTORS,
     log:
         "logs/descriptors/{archive}.log",
     benchmark:
@@ -19,6 +19,6 @@ rule describe_patches:
     params:
         arguments=lambda wildcards: descriptor_rules.arguments(config, wildcards),
     shell:
-        "python -m csmoe descriptors --index {input.index:q} --koppen {input.koppen:q}"
+        "python -m csmoe descriptors --index {input.index:q} --koppen-raster {input.koppen:q}"
         " --koppen-legend {input.koppen_legend:q} {params.arguments} --out {output:q}"
         " > {log:q} 2>&1"

@@ -4,9 +4,9 @@
 rule eval_manifest:
     """One official split of an archive (optionally capped) for evaluation."""
     input:
-        "results/index/{archive}.parquet",
+        paths.INDEX,
     output:
-        "results/sample/{archive}/eval_{split}.parquet",
+        paths.EVAL_MANIFEST,
     log:
         "logs/evaluate/{archive}_manifest_{split}.log",
     benchmark:
@@ -25,14 +25,13 @@ rule eval_manifest:
 
 
 rule evaluate:
-    """A pretrained encoder on classification, segmentation, retrieval and cost."""
+    """A pretrained encoder on classification, segmentation, retrieval and cost (the two
+    baselines below are this rule with other features)."""
     input:
         unpack(evaluation_rules.split_shards),
         encoder=f"{paths.PRETRAIN_RUN}/encoder.safetensors",
     output:
-        f"{paths.EVALUATION}/metrics.json",
-        f"{paths.EVALUATION}/predictions.safetensors",
-        f"{paths.EVALUATION}/timing.json",
+        **evaluation_rules.outputs(paths.EVALUATION),
     log:
         "logs/evaluate/{archive}_{sampler}_{model}_seed{seed}.log",
     benchmark:
@@ -44,77 +43,55 @@ rule evaluate:
         "../../envs/torch.yaml"
     threads: config["evaluation"]["threads"]
     resources:
-        gpu=config["evaluation"]["gpus"],
-        cpus_per_gpu=lambda wildcards, threads: resource_rules.cpus_per_gpu(
-            config, "evaluation", threads
-        ),
+        **resource_rules.gpu(config, "evaluation"),
         mem_mb=16000,
         runtime=480,
     params:
+        features="pretrained",
+        seed=config["seed"],
+        encoder=lambda wildcards, input: evaluation_rules.encoder_argument(input),
+        run=lambda wildcards: evaluation_rules.run_arguments(wildcards),
         arguments=evaluation_rules.arguments(config),
-        out=lambda wildcards, output: os.path.dirname(output[0]),
+        out=lambda wildcards, output: os.path.dirname(output.metrics),
     shell:
-        "python -m csmoe evaluate --encoder {input.encoder:q} --train {input.train:q}"
-        " --queries {input.queries:q} --test {input.test:q} {params.arguments}"
-        " --threads {threads} --out {params.out} > {log:q} 2>&1"
+        "python -m csmoe evaluate --features {params.features} {params.encoder}"
+        " --train {input.train:q} --queries {input.queries:q} --test {input.test:q}"
+        " {params.arguments} --seed {params.seed} {params.run} --threads {threads}"
+        " --out {params.out:q} > {log:q} 2>&1"
 
 
-rule evaluate_random_init:
-    """Baseline: the model's architecture with random weights (one per seed)."""
+use rule evaluate as evaluate_random_init with:
     input:
         unpack(evaluation_rules.split_shards),
         encoder=lambda wildcards: evaluation_rules.baseline_encoder(config, wildcards),
     output:
-        f"{paths.RANDOM_INIT}/metrics.json",
-        f"{paths.RANDOM_INIT}/predictions.safetensors",
-        f"{paths.RANDOM_INIT}/timing.json",
+        **evaluation_rules.outputs(paths.RANDOM_INIT),
     log:
         "logs/evaluate/{archive}_random_init_{model}_seed{seed}.log",
     benchmark:
         "benchmarks/evaluate/{archive}_random_init_{model}_seed{seed}.tsv"
     wildcard_constraints:
         seed=r"\d+",
-    conda:
-        "../../envs/torch.yaml"
-    threads: config["evaluation"]["threads"]
-    resources:
-        gpu=config["evaluation"]["gpus"],
-        cpus_per_gpu=lambda wildcards, threads: resource_rules.cpus_per_gpu(
-            config, "evaluation", threads
-        ),
-        mem_mb=16000,
-        runtime=480,
     params:
-        arguments=evaluation_rules.arguments(config),
-        out=lambda wildcards, output: os.path.dirname(output[0]),
-    shell:
-        "python -m csmoe evaluate --features random_init --encoder {input.encoder:q}"
-        " --train {input.train:q} --queries {input.queries:q} --test {input.test:q}"
-        " {params.arguments} --seed {wildcards.seed} --threads {threads}"
-        " --out {params.out} > {log:q} 2>&1"
+        features="random_init",
+        seed=lambda wildcards: wildcards.seed,
 
 
-rule evaluate_band_stats:
-    """Baseline: per-band means and standard deviations, no network."""
+use rule evaluate as evaluate_band_stats with:
     input:
         unpack(evaluation_rules.split_shards),
     output:
-        f"{paths.BAND_STATS}/metrics.json",
-        f"{paths.BAND_STATS}/predictions.safetensors",
-        f"{paths.BAND_STATS}/timing.json",
+        **evaluation_rules.outputs(paths.BAND_STATS),
     log:
         "logs/evaluate/{archive}_band_stats.log",
     benchmark:
         "benchmarks/evaluate/{archive}_band_stats.tsv"
-    conda:
-        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
     params:
-        arguments=evaluation_rules.arguments(config),
-        out=lambda wildcards, output: os.path.dirname(output[0]),
-    shell:
-        "python -m csmoe evaluate --features band_stats --train {input.train:q}"
-        " --queries {input.queries:q} --test {input.test:q} {params.arguments}"
-        " --threads {threads} --out {params.out} > {log:q} 2>&1"
+        features="band_stats",
 
 
 rule study_table:
@@ -123,45 +100,45 @@ rule study_table:
         unpack(lambda wildcards: evaluation_rules.study_inputs(config)),
     output:
         table=report(
-            "results/study/table.csv",
+            f"{paths.STUDY}/table.csv",
             caption="../report/study_table.rst",
             category="Study",
         ),
-        markdown="results/study/table.md",
+        markdown=f"{paths.STUDY}/table.md",
         comparisons=report(
-            "results/study/comparisons.csv",
+            f"{paths.STUDY}/comparisons.csv",
             caption="../report/study_comparisons.rst",
             category="Study",
         ),
-        claims="results/study/claims.md",
+        claims=f"{paths.STUDY}/claims.md",
         claims_page=report(
-            "results/study/claims.html",
+            f"{paths.STUDY}/claims.html",
             caption="../report/study_claims.rst",
             category="Study",
         ),
         forest=report(
-            "results/study/comparisons.png",
+            f"{paths.STUDY}/comparisons.png",
             caption="../report/study_comparisons_figure.rst",
             category="Study",
         ),
-        timing="results/study/timing.csv",
+        timing=f"{paths.STUDY}/timing.csv",
         quality=report(
-            "results/study/quality_vs_cost.png",
+            f"{paths.STUDY}/quality_vs_cost.png",
             caption="../report/study_quality.rst",
             category="Study",
         ),
         losses=report(
-            "results/study/pretraining_loss.png",
+            f"{paths.STUDY}/pretraining_loss.png",
             caption="../report/study_losses.rst",
             category="Study",
         ),
         experts=report(
-            "results/study/expert_shares.png",
+            f"{paths.STUDY}/expert_shares.png",
             caption="../report/study_experts.rst",
             category="Study",
         ),
         examples=report(
-            "results/study/retrieval_examples.png",
+            f"{paths.STUDY}/retrieval_examples.png",
             caption="../report/study_examples.rst",
             category="Study",
         ),
@@ -176,5 +153,5 @@ rule study_table:
         seed=config["seed"],
     shell:
         "python -m csmoe study --metrics {input.metrics:q} --logs {input.logs:q}"
-        " --examples {input.examples:q} --queries {input.queries:q} --archive {input.archive:q}"
+        " --examples {input.examples:q} --queries {input.queries:q} --test {input.test:q}"
         " --seed {params.seed} --out {params.out} > {log:q} 2>&1"

@@ -17,17 +17,15 @@ rule geobench_evaluate:
         "../../envs/torch.yaml"
     threads: config["geobench"]["threads"]
     resources:
-        gpu=config["geobench"]["gpus"],
-        cpus_per_gpu=lambda wildcards, threads: resource_rules.cpus_per_gpu(
-            config, "geobench", threads
-        ),
+        **resource_rules.gpu(config, "geobench"),
         mem_mb=16000,
         runtime=240,
     params:
         arguments=geobench_rules.arguments(config),
+        run=lambda wildcards: evaluation_rules.run_arguments(wildcards),
     shell:
         "python -m csmoe geobench --encoder {input:q} --task {wildcards.task}"
-        " {params.arguments} --threads {threads} --out {output:q} > {log:q} 2>&1"
+        " {params.arguments} {params.run} --threads {threads} --out {output:q} > {log:q} 2>&1"
 
 
 rule geobench_table:
@@ -36,11 +34,11 @@ rule geobench_table:
         lambda wildcards: geobench_rules.results(config),
     output:
         table=report(
-            "results/study/geobench.csv",
+            f"{paths.STUDY}/geobench.csv",
             caption="../report/study_geobench.rst",
             category="Study",
         ),
-        markdown="results/study/geobench.md",
+        markdown=f"{paths.STUDY}/geobench.md",
     log:
         "logs/study/geobench_table.log",
     benchmark:

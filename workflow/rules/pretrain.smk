@@ -4,7 +4,7 @@
 rule pretrain:
     """CSMoE / CSMAE pretraining on a shard folder; a rerun resumes from its checkpoints."""
     input:
-        "results/shards/{archive}/{sampler}",
+        paths.SHARDS,
     output:
         encoder=f"{paths.PRETRAIN_RUN}/encoder.safetensors",
         encoder_json=f"{paths.PRETRAIN_RUN}/encoder.json",
@@ -23,10 +23,7 @@ rule pretrain:
         "../../envs/torch.yaml"
     threads: pretrain_rules.job_threads(config)
     resources:
-        gpu=config["pretrain"]["gpus"],
-        cpus_per_gpu=lambda wildcards, threads: resource_rules.cpus_per_gpu(
-            config, "pretrain", threads
-        ),
+        **resource_rules.gpu(config, "pretrain"),
         mem_mb=16000,
         runtime=2880,
     params:

@@ -1,10 +1,10 @@
 rule report_descriptors:
     """Climate (and land-cover) classes of every described patch."""
     input:
-        "results/descriptors/{archive}.parquet",
+        paths.DESCRIPTORS,
     output:
         report(
-            "results/report/{archive}/descriptors.png",
+            f"{paths.REPORT}/descriptors.png",
             caption="../report/descriptors.rst",
             category="Descriptors",
             subcategory="{archive}",
@@ -23,7 +23,7 @@ rule report_descriptors:
 rule report_sampling:
     """Diversity and representativeness of each sampler's manifest, with figures."""
     input:
-        descriptors="results/descriptors/{archive}.parquet",
+        descriptors=paths.DESCRIPTORS,
         manifests=lambda wildcards: sampling_rules.sampled(
             config, wildcards.archive, "manifest"
         ),
@@ -34,19 +34,19 @@ rule report_sampling:
         koppen_legend=koppen_rules.legend(config),
     output:
         table=report(
-            "results/report/{archive}/sampling.tsv",
+            f"{paths.REPORT}/sampling.tsv",
             caption="../report/sampling_table.rst",
             category="Sampling",
             subcategory="{archive}",
         ),
         map=report(
-            "results/report/{archive}/sampling_map.png",
+            f"{paths.REPORT}/sampling_map.png",
             caption="../report/sampling_map.rst",
             category="Sampling",
             subcategory="{archive}",
         ),
         distributions=report(
-            "results/report/{archive}/sampling_distributions.png",
+            f"{paths.REPORT}/sampling_distributions.png",
             caption="../report/sampling_distributions.rst",
             category="Sampling",
             subcategory="{archive}",
@@ -65,10 +65,11 @@ rule report_sampling:
             config, input.metrics
         ),
         exclusions=sampling_rules.exclusion_arguments(config),
-        water=shlex.join(config["descriptors"]["water_symbols"]),
+        water_symbols=shlex.join(config["descriptors"]["water_symbols"]),
     shell:
         "python -m csmoe report --descriptors {input.descriptors:q} --archive {wildcards.archive}"
-        " --koppen {input.koppen:q} --koppen-legend {input.koppen_legend:q} --water {params.water}"
+        " --koppen-raster {input.koppen:q} --koppen-legend {input.koppen_legend:q}"
+        " --water-symbols {params.water_symbols}"
         " --manifest {params.manifests} --metrics {params.metrics} {params.exclusions}"
         " --table {output.table:q} --map {output.map:q}"
         " --distributions {output.distributions:q} > {log:q} 2>&1"

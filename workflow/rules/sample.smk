@@ -4,10 +4,10 @@
 rule sample_manifest:
     """A training manifest drawn from the described pool by one sampler."""
     input:
-        "results/descriptors/{archive}.parquet",
+        paths.DESCRIPTORS,
     output:
-        manifest="results/sample/{archive}/{sampler}.parquet",
-        metrics="results/sample/{archive}/{sampler}.metrics.json",
+        manifest=paths.MANIFEST,
+        metrics=paths.SAMPLE_METRICS,
     log:
         "logs/sample/{archive}_{sampler}.log",
     benchmark:

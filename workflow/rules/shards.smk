@@ -4,9 +4,9 @@
 rule write_shards:
     """A manifest's samples as checksummed safetensors shards, with normalisation stats."""
     input:
-        "results/sample/{archive}/{sampler}.parquet",
+        paths.MANIFEST,
     output:
-        directory("results/shards/{archive}/{sampler}"),
+        directory(paths.SHARDS),
     log:
         "logs/shards/{archive}_{sampler}.log",
     benchmark:
