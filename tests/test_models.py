@@ -12,6 +12,7 @@ from timm.models.vision_transformer import Block
 from csmoe.models import checkpoint, create_model
 from csmoe.models.flops import count_gmac, encoder_cost
 from csmoe.models.mae import patchify, random_masking, unpatchify
+from csmoe.models.pos_embed import FixedPositions, sincos_2d, sincos_table
 from csmoe.models.presets import VARIANTS
 from csmoe.models.soft_moe import SoftMoE, soft_moe_layer
 
@@ -314,3 +315,23 @@ def test_every_slot_used_at_inference_is_trained(preset: str) -> None:
         grad = moe.phi.grad.reshape(moe.phi.shape[0], -1)
         assert grad.shape[1] == moe.num_slots
         assert (grad.abs().sum(dim=0) > 0).all()
+
+
+def test_native_grid_positions_are_a_buffer_outside_the_state_dict() -> None:
+    model = create_model("csmoe_tiny")
+    positions = model.encoder.positions
+    grid = positions.grid
+    table = sincos_table(positions.dim, grid)
+    tokens = torch.zeros(1, 1, positions.dim, dtype=torch.bfloat16)
+    assert torch.equal(positions(grid, tokens), table.to(torch.bfloat16))
+    assert torch.equal(
+        positions(grid + 2, tokens), sincos_table(positions.dim, grid + 2).to(tokens)
+    )
+    assert not any(key.endswith("positions.native") for key in model.state_dict())
+    assert "positions.native" in dict(model.encoder.named_buffers())
+
+
+def test_a_model_built_on_the_meta_device_leaves_later_tables_real() -> None:
+    with torch.device("meta"):
+        FixedPositions(32, 6)
+    assert not sincos_2d(32, 6).is_meta and not FixedPositions(32, 6).native.is_meta

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 
 from csmoe.cli import main
 from csmoe.models.export import load_encoder
+from csmoe.training import loop
 from csmoe.training.logbook import read_log
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,10 +151,47 @@ def test_expert_use_is_logged_per_sensor_and_layer(shards: Path, tmp_path: Path)
         )
 
 
+def test_step_results_fetched_in_groups_log_and_train_as_single_steps(
+    shards: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """GPU runs fetch step results 16 at a time; groups (cut by checkpoints) change nothing."""
+    runs = {}
+    for every in (1, 4):
+        monkeypatch.setattr(loop, "sync_every", lambda device, every=every: every)
+        out = tmp_path / f"every{every}"
+        args = ["pretrain", "--shards", str(shards), "--preset", "csmoe_tiny", "--batch-size",
+                "4", "--steps", "7", "--expert-log-every", "3", "--checkpoint-every", "5",
+                "--loader-workers", "0", "--out", str(out)]  # fmt: skip
+        assert main(args) == 0
+        runs[every] = out
+    for name in ("log.jsonl", "model.safetensors", "encoder.safetensors"):
+        assert (runs[1] / name).read_bytes() == (runs[4] / name).read_bytes(), name
+    assert len(read_log(runs[4] / "timing.jsonl")) == 7
+
+
+def test_fused_adamw_skips_a_non_finite_step_inside_its_kernel() -> None:
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.AdamW(layer.parameters(), lr=0.1, fused=True)
+    for finite, changes in ((True, True), (False, False), (True, True)):
+        before = [p.detach().clone() for p in layer.parameters()]
+        layer(torch.ones(1, 3)).sum().backward()
+        loop.optimizer_step(optimizer, torch.tensor(finite))
+        optimizer.zero_grad()
+        unchanged = [torch.equal(a, b) for a, b in zip(layer.parameters(), before, strict=True)]
+        assert unchanged == [not changes] * 2
+    steps = {float(s["step"]) for s in optimizer.state.values()}
+    assert steps == {2.0} and not hasattr(optimizer, "found_inf")
+
+
 @pytest.mark.filterwarnings(
     "ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning"
 )
-def test_a_loss_that_stays_non_finite_stops_the_run(shards: Path, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("every", [1, 5])
+def test_a_loss_that_stays_non_finite_stops_the_run(
+    shards: Path, tmp_path: Path, capsys, monkeypatch, every: int
+) -> None:
+    monkeypatch.setattr(loop, "sync_every", lambda device: every)  # 5: fetched after step 5
     broken = tmp_path / "shards"
     broken.mkdir()
     for item in shards.iterdir():

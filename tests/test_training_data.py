@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from safetensors import safe_open
 from torch.utils.data import DataLoader
 
 from csmoe.data.shard_format import band_norm, normalise, read_index, read_stats
 from csmoe.errors import InputError
 from csmoe.training.batches import GlobalBatches
+from csmoe.training.inputs import InputPreparer, flip
 from csmoe.training.schedule import scaled_lr, warmup_cosine
 
 
@@ -65,6 +67,52 @@ def test_flips_are_applied_to_both_sensors(shards) -> None:
             image = image[:, :, ::-1] if horizontal else image
             image = image[:, ::-1, :] if vertical else image
             np.testing.assert_array_equal(flipped[sensor][i].numpy(), image)
+
+
+@pytest.mark.parametrize("flips", [False, True])
+def test_stored_rows_prepared_later_equal_the_rows_prepared_in_the_reader(shards, flips) -> None:
+    """The GPU path (stored rows, prepared by `model_inputs`) gives the CPU path's values."""
+    in_reader = batches(shards, flips=flips)
+    stored = batches(shards, flips=flips, prepare_in_reader=False)
+    for step in (0, 3):
+        rows = stored.batch(step)
+        assert rows["s2"].dtype == torch.uint16 and rows["s1"].dtype == torch.float16
+        assert (rows["flips"] is None) == (not flips)
+        expected = in_reader.model_inputs(in_reader.batch(step), torch.device("cpu"))
+        got = stored.model_inputs(rows, torch.device("cpu"))
+        for sensor in ("s1", "s2"):
+            assert got[sensor].dtype == torch.float32
+            assert torch.equal(got[sensor], expected[sensor])
+
+
+def test_both_preparations_equal_numpy_normalisation_bit_for_bit(shards) -> None:
+    index, stats = read_index(shards), read_stats(shards)
+    norm = {s: band_norm(stats, index[f"{s}_bands"]) for s in ("s1", "s2")}
+    rng = np.random.default_rng(0)
+    rows = {
+        "s2": rng.integers(0, 2**16, (4, len(index["s2_bands"]), 5, 7), dtype=np.uint16),
+        "s1": rng.normal(-12, 6, (4, 2, 5, 7)).astype(np.float16),
+    }
+    flags = torch.tensor([[False, False], [True, False], [False, True], [True, True]])
+    tensors = {s: torch.from_numpy(v) for s, v in rows.items()}
+    preparer = InputPreparer(norm)
+    for prepare in (preparer.with_numpy, preparer.with_torch):  # CPU runs, GPU runs
+        plain, flipped = prepare(tensors, None), prepare(tensors, flags)
+        for sensor, values in rows.items():
+            expected = normalise(values, norm[sensor])
+            np.testing.assert_array_equal(plain[sensor].numpy(), expected)
+            for i, (horizontal, vertical) in enumerate(flags.tolist()):
+                image = expected[i, :, :, ::-1] if horizontal else expected[i]
+                image = image[:, ::-1, :] if vertical else image
+                np.testing.assert_array_equal(flipped[sensor][i].numpy(), image)
+
+
+def test_flip_mirrors_each_image_by_its_own_flags() -> None:
+    images = torch.arange(4 * 2 * 3 * 5, dtype=torch.float32).view(4, 2, 3, 5)
+    flags = torch.tensor([[False, False], [True, False], [False, True], [True, True]])
+    flipped = flip(images, flags)
+    for i, dims in enumerate([(), (-1,), (-2,), (-2, -1)]):
+        assert torch.equal(flipped[i], images[i].flip(dims) if dims else images[i])
 
 
 def test_iteration_starts_at_the_resume_step(shards) -> None:

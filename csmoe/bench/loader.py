@@ -1,11 +1,17 @@
-"""Reading training samples: shards vs the GeoTIFF folders, in the same run.
+"""Reading training samples: the shard readers vs other formats, in the same run.
 
 On a synthetic archive in the BigEarthNet v1 layout (files warm in the page cache after
-one untimed pass of each reader, one process, one core): the GeoTIFF path opens the 10
-CSMAE S2 bands and VV, VH with rasterio, resamples the 20 m bands bicubically and
-normalises; the shard path iterates `ShardDataset`
-(decode, normalise, flip, buffered shuffle). The same samples are also written as a
-WebDataset-style tar of per-sample .npy members and read back, to compare the format.
+one untimed pass of each reader, one process, one core, one torch thread as in a
+DataLoader worker):
+
+- the pretraining reader (`GlobalBatches`, batches of `PRETRAIN_BATCH` pairs) as GPU
+  runs use it (stored rows and flip flags, prepared on the device) and as CPU runs use
+  it (prepared into float32 in the reader), against the reader before it (NumPy
+  normalisation and per-sample flips in the reader) and against an in-memory floor: the
+  same rows gathered from arrays in memory and cast into float32, no file access;
+- the sequential reader (`ShardDataset`: decode, normalise, flip, buffered shuffle), the
+  GeoTIFF folders (rasterio, the 10 CSMAE S2 bands and VV, VH, 20 m bands resampled
+  bicubically, normalised) and a WebDataset-style tar of per-sample .npy members.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from safetensors.numpy import load_file
 
 from csmoe.bench.world import koppen_raster
@@ -25,11 +32,16 @@ from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2, S1
 from csmoe.data.loader import ShardDataset
 from csmoe.data.patch import read_pair
+from csmoe.data.shard_format import band_norm, normalise
 from csmoe.data.shards import write_shards
 from csmoe.index.bigearthnet_v1 import index_bigearthnet_v1
 from csmoe.synthetic.archive import REFERENCE_ROOT, generate_archive
+from csmoe.training.batches import GlobalBatches
+from csmoe.training.inputs import SENSORS
 
 PASSES = 3
+PRETRAIN_BATCH = 128
+PRETRAIN_STEPS = 16
 
 
 def _norm(bands) -> tuple[np.ndarray, np.ndarray]:
@@ -56,6 +68,62 @@ def shard_rate(folder: Path) -> float:
         data.set_epoch(epoch)
         count += sum(1 for _ in data)
     return count / (time.perf_counter() - start)
+
+
+def _pretraining_reader(folder: Path, prepare_in_reader: bool) -> GlobalBatches:
+    return GlobalBatches(folder, batch_size=PRETRAIN_BATCH, seed=0, start_step=0,
+                         steps=PRETRAIN_STEPS, prepare_in_reader=prepare_in_reader)  # fmt: skip
+
+
+def _rate(batch_of_step) -> float:
+    start = time.perf_counter()
+    for step in range(PRETRAIN_STEPS):
+        batch_of_step(step)
+    return PRETRAIN_STEPS * PRETRAIN_BATCH / (time.perf_counter() - start)
+
+
+def _previous_batch(data: GlobalBatches, step: int) -> dict[str, np.ndarray]:
+    """The pretraining reader before inputs were prepared on the device: NumPy
+    normalisation into float32 and a flip per sample, all in the reader."""
+    positions = data.positions(step)
+    norm = {s: band_norm(data.stats, data.index[f"{s}_bands"]) for s in SENSORS}
+    images = {s: normalise(data.read(positions, s), norm[s]) for s in SENSORS}
+    for i, (horizontal, vertical) in enumerate(data.flip_flags(step)):
+        for s in images:
+            if horizontal:
+                images[s][i] = images[s][i, :, :, ::-1]
+            if vertical:
+                images[s][i] = images[s][i, :, ::-1, :]
+    return images
+
+
+def pretraining_rates(folder: Path) -> dict[str, float]:
+    """Samples per second of each way to produce the pretraining batches of
+    PRETRAIN_STEPS steps (a second pass of each, after a warm-up pass)."""
+    stored, prepared = (_pretraining_reader(folder, flag) for flag in (False, True))
+    arrays = [load_file(p) for p in sorted(folder.glob("shard-*.safetensors"))]
+    in_memory = {s: np.concatenate([a[s] for a in arrays]) for s in SENSORS}
+
+    def floor(step: int) -> dict[str, np.ndarray]:
+        positions = stored.positions(step)
+        return {s: in_memory[s][positions].astype(np.float32) for s in SENSORS}
+
+    ways = {
+        "stored_rows": stored.batch,
+        "prepared": prepared.batch,
+        "previous": lambda step: _previous_batch(prepared, step),
+        "in_memory_float32": floor,
+    }
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a DataLoader worker
+    try:
+        rates = {}
+        for name, way in ways.items():
+            _rate(way)  # warm-up
+            rates[name] = _rate(way)
+    finally:
+        torch.set_num_threads(threads)
+    return rates
 
 
 def write_tar(folder: Path, out: Path) -> None:
@@ -113,8 +181,19 @@ def bench_loader(n: int, workdir: Path, seed: int = 0) -> dict:
             rates[name] = measure(source)
         geotiff, shards, tar = rates["geotiff"], rates["shards"], rates["tar"]
         shard_bytes = sum(p.stat().st_size for p in (root / "shards").glob("shard-*"))
+        pretraining = pretraining_rates(root / "shards")
+    floor = pretraining["in_memory_float32"]
     return {
         "samples": n,
+        "pretraining_reader": {
+            "batch": PRETRAIN_BATCH,
+            "steps": PRETRAIN_STEPS,
+            "samples_per_s": {k: round(v, 1) for k, v in pretraining.items()},
+            "stored_rows_vs_in_memory_float32": pretraining["stored_rows"] / floor,
+            "prepared_vs_in_memory_float32": pretraining["prepared"] / floor,
+            "stored_rows_vs_previous": pretraining["stored_rows"] / pretraining["previous"],
+            "prepared_vs_previous": pretraining["prepared"] / pretraining["previous"],
+        },
         "shard_samples_per_s": shards,
         "geotiff_samples_per_s": geotiff,
         "speedup": shards / geotiff,

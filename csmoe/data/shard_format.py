@@ -287,18 +287,22 @@ class ShardFile:
 
     def read_rows(self, name: str, rows: np.ndarray) -> np.ndarray:
         """Rows `rows` (sample indices) of tensor `name`, in the order given."""
-        dtype, shape, offset = self.tensors[name]
-        rows = np.asarray(rows, dtype=np.int64)
+        dtype, shape, _ = self.tensors[name]
         out = np.empty((len(rows), *shape[1:]), dtype=dtype)
-        row_bytes = out[0].nbytes if len(rows) else 0
+        self.read_rows_into(name, rows, out, np.arange(len(rows)))
+        return out
+
+    def read_rows_into(self, name: str, rows: np.ndarray, out: np.ndarray, slots) -> None:
+        """Row rows[i] of tensor `name` into out[slots[i]], read straight from the file
+        into the array (no intermediate copy; a file shorter than its header says is an
+        InputError, not the SIGBUS a memory map would give)."""
+        _, shape, offset = self.tensors[name]
+        row_bytes = out[0].nbytes if len(out) else 0
         fd = os.open(self.path, os.O_RDONLY)
         try:
-            for i, row in enumerate(rows):
+            for slot, row in zip(slots, np.asarray(rows, dtype=np.int64), strict=True):
                 start = self.data_start + offset + int(row) * row_bytes
-                chunk = os.pread(fd, row_bytes, start)
-                if len(chunk) != row_bytes:
+                if os.preadv(fd, [out[slot]], start) != row_bytes:
                     raise InputError(self.path, f"truncated shard (row {row} of {name})")
-                out[i] = np.frombuffer(chunk, dtype=dtype).reshape(shape[1:])
         finally:
             os.close(fd)
-        return out

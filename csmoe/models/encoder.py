@@ -23,7 +23,7 @@ from timm.models.vision_transformer import Block
 from torch import nn
 
 from csmoe.models.layers import init_linear, layer_norm
-from csmoe.models.pos_embed import sincos_2d
+from csmoe.models.pos_embed import FixedPositions
 from csmoe.models.soft_moe import SoftMoE, soft_moe_layer
 
 SENSORS = ("s1", "s2")
@@ -80,6 +80,7 @@ class CrossSensorEncoder(nn.Module):
         self.cls_token = nn.ParameterDict(
             {s: nn.Parameter(torch.zeros(1, 1, embed_dim)) for s in SENSORS}
         )
+        self.positions = FixedPositions(embed_dim, img_size // patch_size)
         moe = soft_moe_layer(num_experts, slots_per_expert)
 
         def block(i: int) -> Block:
@@ -119,8 +120,7 @@ class CrossSensorEncoder(nn.Module):
         if h != w or h % self.patch_size:
             raise ValueError(f"input {h}x{w} is not a square multiple of patch {self.patch_size}")
         tokens = self.patch_embed[sensor](x)
-        pos = sincos_2d(self.embed_dim, h // self.patch_size).to(tokens)
-        return tokens + pos[:, 1:]
+        return tokens + self.positions(h // self.patch_size, tokens)[:, 1:]
 
     def add_cls(self, tokens: torch.Tensor, sensor: str) -> torch.Tensor:
         cls = self.cls_token[sensor].expand(tokens.shape[0], -1, -1)

@@ -26,7 +26,7 @@ from torch import nn
 from csmoe.models.encoder import SENSORS, CrossSensorEncoder
 from csmoe.models.gather import gather_rows
 from csmoe.models.layers import init_linear, layer_norm
-from csmoe.models.pos_embed import sincos_2d
+from csmoe.models.pos_embed import FixedPositions
 
 MASK_MODES = ("independent", "identical", "complementary")
 RECONSTRUCTIONS = ("disjoint", "identical")
@@ -73,9 +73,10 @@ class Decoder(nn.Module):
     """MAE decoder: mask tokens, fixed sin-cos positions, blocks, one head per target."""
 
     def __init__(self, encoder_dim: int, dim: int, depth: int, heads: int, patch: int,
-                 out_chans: dict[str, int]) -> None:  # fmt: skip
+                 out_chans: dict[str, int], grid: int) -> None:  # fmt: skip
         super().__init__()
         self.dim, self.patch = dim, patch
+        self.positions = FixedPositions(dim, grid)
         self.embed = nn.Linear(encoder_dim, dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.blocks = nn.ModuleList(
@@ -98,7 +99,7 @@ class Decoder(nn.Module):
         patches = torch.cat([x[:, 1:], masks], dim=1)
         patches = patches.gather(1, ids_restore[..., None].expand(-1, -1, self.dim))
         x = torch.cat([x[:, :1], patches], dim=1)
-        x = x + sincos_2d(self.dim, int(length**0.5)).to(x)
+        x = x + self.positions(int(length**0.5), x)
         for blk in self.blocks:
             x = blk(x)
         x = self.norm(x)[:, 1:]
@@ -139,13 +140,14 @@ class CrossSensorMAE(nn.Module):
         self.reconstruction = reconstruction
         self.loss_weights = {name: 1.0 for name in LOSSES} | (loss_weights or {})
         args = (encoder.embed_dim, decoder_dim, decoder_depth, decoder_heads, encoder.patch_size)
+        grid = encoder.img_size // encoder.patch_size
         self.common_decoder = common_decoder
         if common_decoder:
-            shared = Decoder(*args, self.in_chans)
+            shared = Decoder(*args, self.in_chans, grid)
             self.decoders = nn.ModuleDict({s: shared for s in SENSORS})
         else:
             self.decoders = nn.ModuleDict(
-                {s: Decoder(*args, {s: self.in_chans[s]}) for s in SENSORS}
+                {s: Decoder(*args, {s: self.in_chans[s]}, grid) for s in SENSORS}
             )
 
     # ---------------------------------------------------------------- masking

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,19 +22,19 @@ from torch.utils.data import DataLoader
 
 from csmoe.data.shard_format import INDEX, sha256
 from csmoe.devices import autocast
-from csmoe.errors import InputError, TrainingError
+from csmoe.errors import InputError
 from csmoe.models import checkpoint as model_checkpoint
 from csmoe.models import create_model
 from csmoe.models.encoder import resample
 from csmoe.models.export import input_description, save_encoder
-from csmoe.models.mae import LOSSES, CrossSensorMAE
+from csmoe.models.mae import CrossSensorMAE
 from csmoe.training import distributed, state
 from csmoe.training.batches import GlobalBatches
 from csmoe.training.logbook import Progress, RunLog
 from csmoe.training.options import PretrainOptions
+from csmoe.training.recorder import TERMS, StepRecorder, StepResult, sync_every
 from csmoe.training.schedule import scaled_lr, warmup_cosine
 
-TERMS = (*LOSSES, "loss")
 MASK_STREAM, GLOBAL_RNG_STREAM = 2, 3
 SOURCE_SIDE = 120  # BigEarthNet patches in the shards
 
@@ -131,6 +130,8 @@ def prepare(options: PretrainOptions, processes: distributed.Processes) -> Run:
         steps=0,
         rank=processes.rank,
         world_size=processes.world_size,
+        # GPU runs ship stored rows and normalise and flip on the GPU (csmoe.training.inputs)
+        prepare_in_reader=processes.device.type != "cuda",
     )
     index_sha256 = sha256(options.shards / INDEX)
     torch.manual_seed(stream_seed(options.seed, GLOBAL_RNG_STREAM))  # initial weights
@@ -193,16 +194,30 @@ def mask_order(run: Run, step: int) -> dict[str, torch.Tensor]:
 
 
 def images(run: Run, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    return tuple(
-        resample(batch[s].to(run.device, non_blocking=True), run.img) for s in ("s1", "s2")
-    )
+    inputs = run.data.model_inputs(batch, run.device)
+    return tuple(resample(inputs[s], run.img) for s in ("s1", "s2"))
 
 
-def train_step(run: Run, runner, ddp, s1, s2, order) -> tuple[torch.Tensor, torch.Tensor, bool]:
+def optimizer_step(optimizer: torch.optim.Optimizer, finite: torch.Tensor) -> None:
+    """One step where `finite` is true, none where it is false. Fused AdamW (CUDA runs)
+    takes the decision inside its kernel from its `found_inf` flag (as under a gradient
+    scaler: parameters, moments and step counts untouched), so the host does not wait
+    for the GPU; other optimizers read `finite` on the host."""
+    if optimizer.defaults.get("fused"):
+        optimizer.found_inf = (~finite).float()
+        try:
+            optimizer.step()
+        finally:
+            del optimizer.found_inf
+    elif finite:
+        optimizer.step()
+
+
+def train_step(run: Run, runner, ddp, s1, s2, order) -> tuple[torch.Tensor, ...]:
     """Forward and backward over the micro-batches, then one AdamW step if all is finite.
 
     Returns the loss terms (mean over processes), the global gradient norm, and whether
-    the step was taken.
+    the step was taken, all on the device.
     """
     accumulate = run.options.accumulate
     micro = s1.shape[0] // accumulate
@@ -218,9 +233,8 @@ def train_step(run: Run, runner, ddp, s1, s2, order) -> tuple[torch.Tensor, torc
     max_norm = run.options.clip_grad or math.inf
     grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), max_norm)
     terms = distributed.mean_over_processes(terms, run.processes)
-    finite = bool(torch.isfinite(terms).all() and torch.isfinite(grad_norm))
-    if finite:
-        run.optimizer.step()
+    finite = torch.isfinite(terms).all() & torch.isfinite(grad_norm)
+    optimizer_step(run.optimizer, finite)
     run.optimizer.zero_grad(set_to_none=True)
     return terms, grad_norm, finite
 
@@ -260,21 +274,6 @@ def _checkpoint_state(run: Run, step: int, bad: int) -> dict:
     }
 
 
-def _log_entry(run: Run, step: int, terms, grad_norm, finite: bool, lr: float) -> dict:
-    """What the step computed (deterministic given the seed)."""
-    values = dict(zip(TERMS, terms.tolist(), strict=True))
-    entry = {"step": step + 1, "epoch": round((step + 1) / run.data.steps_per_epoch, 4)}
-    return entry | values | {"lr": lr, "grad_norm": float(grad_norm), "skipped": not finite}
-
-
-def _timing_entry(run: Run, step: int, seconds: float) -> dict:
-    """What the machine measured for the step."""
-    rate = round(run.options.batch_size / seconds, 2) if seconds > 0 else None
-    on_gpu = run.device.type == "cuda"
-    memory = round(torch.cuda.max_memory_allocated(run.device) / 2**20) if on_gpu else None
-    return {"step": step + 1, "samples_per_s": rate, "gpu_peak_mem_mb": memory}
-
-
 def loader(run: Run, start: int) -> DataLoader:
     workers = run.options.loader_workers
     return DataLoader(
@@ -295,7 +294,7 @@ def train(run: Run, start: int, bad: int, log: RunLog) -> None:
     if run.options.compile:
         runner = torch.compile(runner)
     progress = Progress(run.total, start, run.processes.main)
-    last = time.perf_counter()
+    recorder = StepRecorder(run, log, progress, bad, sync_every(run.device))
     for batch in loader(run, start):
         if "error" in batch:  # bad input met by a loader worker
             raise InputError(*batch["error"])
@@ -309,24 +308,14 @@ def train(run: Run, start: int, bad: int, log: RunLog) -> None:
         s1, s2 = images(run, batch)
         order = mask_order(run, step)
         terms, grad_norm, finite = train_step(run, runner, ddp, s1, s2, order)
-        bad = 0 if finite else bad + 1
-        now = time.perf_counter()
-        entry = _log_entry(run, step, terms, grad_norm, finite, lr)
-        timing = _timing_entry(run, step, now - last)
-        last = now
+        extra = {}
         if (step + 1) % run.options.expert_log_every == 0:
-            entry["experts"] = expert_shares(run, s1, s2, order)
-        log.write(entry, timing)
-        progress.update(step + 1, entry, timing)
-        if bad >= run.options.max_bad_steps:
-            raise TrainingError(
-                run.options.out,
-                f"{bad} steps in a row with a non-finite loss or "
-                f"gradient (last: step {step + 1}); lower --lr, set --clip-grad, "
-                "or check the shards",
-            )
+            extra["experts"] = expert_shares(run, s1, s2, order)
+        recorder.record(StepResult(step, lr, terms, grad_norm, finite, extra))
         if (step + 1) % run.options.checkpoint_every == 0 or step + 1 == run.total:
-            save(run, step + 1, bad, log)
+            recorder.flush()  # the checkpoint holds the log and the bad-step count
+            save(run, step + 1, recorder.bad, log)
+    recorder.flush()
     progress.close()
 
 
