@@ -47,3 +47,21 @@ def test_bf16_peaks_follow_the_device_name() -> None:
     assert bf16_peak_tflops("NVIDIA H100 PCIe") == pytest.approx(756.0)
     assert bf16_peak_tflops("NVIDIA H200") == pytest.approx(989.4)
     assert bf16_peak_tflops("Some Future GPU") is None
+
+
+def test_bench_profile_summarises_a_step_without_the_geo_stack(tmp_path: Path) -> None:
+    (tmp_path / "sitecustomize.py").write_text(
+        f"import sys\nfor name in {GEO_STACK!r}:\n    sys.modules[name] = None\n"
+    )
+    env = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
+    command = [sys.executable, "-m", "csmoe", "bench", "profile", "--tiny", "--warmup", "1",
+               "--size", "1", "--task", "layer", "--workdir", str(tmp_path / "bench")]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["layer"]) == {"csmae_tiny", "csmoe_tiny"} and "pretraining" not in report
+    moe = report["layer"]["csmoe_tiny"]
+    assert moe["batch"] == 1 and moe["step_ms"] > 0 and moe["gpu_kernels_per_step"] is None
+    ops = [entry["op"] for entry in moe["top_self_ms"]]
+    assert "aten::softmax" in ops or "aten::_softmax" in ops  # dispatch and combine weights
+    assert moe["host_syncs_per_step"] == {}  # the Soft MoE layer never waits for the device

@@ -9,13 +9,17 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from torch.profiler import ProfilerActivity, profile
 
 from csmoe.cli import main
+from csmoe.models import create_model
 from csmoe.models.export import load_encoder
 from csmoe.training import loop
 from csmoe.training.logbook import read_log
@@ -167,6 +171,35 @@ def test_step_results_fetched_in_groups_log_and_train_as_single_steps(
     for name in ("log.jsonl", "model.safetensors", "encoder.safetensors"):
         assert (runs[1] / name).read_bytes() == (runs[4] / name).read_bytes(), name
     assert len(read_log(runs[4] / "timing.jsonl")) == 7
+
+
+def _inside(event, name: str) -> bool:
+    parent = event.cpu_parent
+    while parent is not None and parent.name != name:
+        parent = parent.cpu_parent
+    return parent is not None
+
+
+def test_a_training_step_with_fused_adamw_never_waits_for_the_device() -> None:
+    """No host read of a device value (aten::_local_scalar_dense) in forward, backward,
+    clipping, the finiteness decision or the skip, as CUDA runs take them. (Fused AdamW's
+    CPU kernel reads its step counts as scalars, on the host where they are; its CUDA
+    kernel takes them as tensors.)"""
+    torch.manual_seed(0)
+    model = create_model("csmoe_tiny")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    options = SimpleNamespace(accumulate=2, clip_grad=1.0)
+    run = SimpleNamespace(options=options, device=torch.device("cpu"), autocast=nullcontext(),
+                          model=model, optimizer=optimizer,
+                          processes=SimpleNamespace(distributed=False))  # fmt: skip
+    s1, s2 = torch.randn(4, 2, 120, 120), torch.randn(4, 10, 120, 120)
+    order = model.mask_order(4, 64, torch.Generator().manual_seed(0))
+    loop.train_step(run, model, None, s1, s2, order)  # first step: optimizer state created
+    with profile(activities=[ProfilerActivity.CPU]) as trace:
+        terms, grad_norm, finite = loop.train_step(run, model, None, s1, s2, order)
+    syncs = [e for e in trace.events() if e.name == "aten::_local_scalar_dense"]
+    assert syncs and not [e for e in syncs if not _inside(e, "aten::_fused_adamw_")]
+    assert bool(finite) and terms.shape == (len(loop.TERMS),) and grad_norm > 0
 
 
 def test_fused_adamw_skips_a_non_finite_step_inside_its_kernel() -> None:

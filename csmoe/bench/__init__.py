@@ -7,7 +7,7 @@ from pathlib import Path
 
 # name -> default size (footprints, patches or batch) of each benchmark module.
 SIZES = {"descriptors": 20_000, "sampling": 100_000, "synth": 2_000, "loader": 256, "model": 8,
-         "zarr": 256}  # fmt: skip
+         "profile": 8, "zarr": 256}  # fmt: skip
 
 
 def run_benchmark(name: str, n: int | None, workdir: Path, seed: int = 0,
@@ -15,5 +15,5 @@ def run_benchmark(name: str, n: int | None, workdir: Path, seed: int = 0,
     """`csmoe.bench.<name>.bench_<name>` at size `n` (default `SIZES[name]`)."""
     Path(workdir).mkdir(parents=True, exist_ok=True)
     run = getattr(importlib.import_module(f"csmoe.bench.{name}"), f"bench_{name}")
-    extra = (model_options or {}) if name == "model" else {}
+    extra = (model_options or {}) if name in ("model", "profile") else {}
     return run(n or SIZES[name], Path(workdir), seed=seed, **extra)

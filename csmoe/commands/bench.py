@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workdir", type=Path, default=Path("resources/bench"), help="rasters are written here"
     )
-    model = parser.add_argument_group("bench model")
+    model = parser.add_argument_group("bench model and bench profile")
     model.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
     model.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
     model.add_argument("--tiny", action="store_true", help="the tiny presets (a quick check)")
