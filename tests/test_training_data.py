@@ -12,9 +12,9 @@ import torch
 from safetensors import safe_open
 from torch.utils.data import DataLoader
 
-from csmoe.data.shard_format import band_norm, normalise, read_index, read_stats
+from csmoe.data.shard_format import ShardFile, band_norm, normalise, read_index, read_stats
 from csmoe.errors import InputError
-from csmoe.training.batches import GlobalBatches
+from csmoe.training.batches import GlobalBatches, all_finite
 from csmoe.training.inputs import InputPreparer, flip
 from csmoe.training.schedule import scaled_lr, warmup_cosine
 
@@ -155,6 +155,34 @@ def test_a_truncated_shard_is_named_before_training(shards, tmp_path) -> None:
     (broken / "shard-00001.safetensors").unlink()
     with pytest.raises(InputError, match="shard listed in index.json is missing"):
         batches(broken)
+
+
+def test_float16_finiteness_from_the_bits_agrees_with_numpy() -> None:
+    special = [0.0, -0.0, 6e-8, -6e-8, 65504.0, -65504.0, np.inf, -np.inf, np.nan, 1.5]
+    values = np.array(special, dtype=np.float16)
+    for i in range(len(values)):
+        assert all_finite(values[i : i + 1]) == bool(np.isfinite(values[i]))
+    assert all_finite(np.zeros((0, 2), np.float16)) and not all_finite(values)
+
+
+@pytest.mark.parametrize("value", [np.nan, -np.inf])
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_non_finite_s1_pixel_is_named_by_shard_and_sample(shards, tmp_path, value, workers):
+    """Stored rows (the GPU path) are checked before they leave the reader."""
+    broken = copy_of(shards, tmp_path)
+    path = broken / "shard-00001.safetensors"
+    handle = ShardFile(path)
+    _, shape, offset = handle.tensors["s1"]
+    sample_bytes = int(np.prod(shape[1:])) * 2
+    start = handle.data_start + offset + 3 * sample_bytes + 2 * 500  # sample 3, pixel 500
+    with open(path, "r+b") as file:
+        file.seek(start)
+        file.write(np.array([value], np.float16).tobytes())
+    data = batches(broken, prepare_in_reader=False).for_steps(0, 10)
+    loader = DataLoader(data, batch_size=None, num_workers=workers,
+                        multiprocessing_context="spawn" if workers else None)  # fmt: skip
+    errors = {tuple(item["error"]) for item in loader if "error" in item}
+    assert errors == {(str(path), "S1 of sample 3 holds NaN or infinite values")}
 
 
 def test_loader_workers_send_bad_input_back_as_data(shards, tmp_path) -> None:

@@ -32,12 +32,11 @@ from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
 from csmoe.data.bands import BIGEARTHNET_STATS, CSMAE_S2, S1
 from csmoe.data.loader import ShardDataset
 from csmoe.data.patch import read_pair
-from csmoe.data.shard_format import band_norm, normalise
+from csmoe.data.shard_format import SENSORS, normalise
 from csmoe.data.shards import write_shards
 from csmoe.index.bigearthnet_v1 import index_bigearthnet_v1
 from csmoe.synthetic.archive import REFERENCE_ROOT, generate_archive
 from csmoe.training.batches import GlobalBatches
-from csmoe.training.inputs import SENSORS
 
 PASSES = 3
 PRETRAIN_BATCH = 128
@@ -86,8 +85,7 @@ def _previous_batch(data: GlobalBatches, step: int) -> dict[str, np.ndarray]:
     """The pretraining reader before inputs were prepared on the device: NumPy
     normalisation into float32 and a flip per sample, all in the reader."""
     positions = data.positions(step)
-    norm = {s: band_norm(data.stats, data.index[f"{s}_bands"]) for s in SENSORS}
-    images = {s: normalise(data.read(positions, s), norm[s]) for s in SENSORS}
+    images = {s: normalise(data.read(positions, s), data.preparer.norm[s]) for s in SENSORS}
     for i, (horizontal, vertical) in enumerate(data.flip_flags(step)):
         for s in images:
             if horizontal:

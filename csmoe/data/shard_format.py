@@ -32,6 +32,7 @@ from csmoe.errors import InputError
 
 FORMAT = "csmoe-shards/1"
 INDEX, STATS, SKIPPED = "index.json", "stats.json", "skipped.tsv"
+SENSORS = ("s1", "s2")  # the image tensors of a shard, each with its `<sensor>_bands`
 SIDE = 120  # pixels per side of every stored image (1,200 m at 10 m)
 CLASSES = 19  # BigEarthNet-19 labels
 METADATA_KEY = "csmoe"  # one key: safetensors writes metadata in hash order
@@ -175,11 +176,13 @@ def band_norm(stats: dict, bands: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return mean, 1.0 / std
 
 
-def normalise(values: np.ndarray, norm: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def normalise(values: np.ndarray, norm: tuple[np.ndarray, np.ndarray],
+              out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """(x - mean) / std as x * (1/std) - mean/std: one cast-multiply into float32 and
-    one in-place subtraction, about twice as fast as the textbook expression."""
+    one in-place subtraction, about twice as fast as the textbook expression. `values`
+    may be any strided view (a flipped image); `out`, if given, receives the result."""
     mean, inv_std = norm
-    out = np.empty(values.shape, dtype=np.float32)
+    out = np.empty(values.shape, dtype=np.float32) if out is None else out
     np.multiply(values, inv_std, out=out, casting="unsafe")
     out -= mean * inv_std
     return out

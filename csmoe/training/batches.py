@@ -10,8 +10,9 @@ the ones before (nothing about the data is carried between steps).
 
 A batch holds the stored rows (S2 uint16, S1 float16) and the flip flags; with
 `prepare_in_reader` (CPU runs) the reader also normalises and flips them into float32,
-otherwise (GPU runs) `model_inputs` does that on the device the batch goes to: the same
-code either way (`csmoe.training.inputs`), so the same values.
+otherwise (GPU runs) `model_inputs` does that on the device the batch goes to
+(`csmoe.training.inputs`: NumPy in the reader, torch on the device, the same arithmetic,
+the same values bit for bit).
 
 Inside a process, DataLoader worker w reads the steps s with s mod workers == w; the
 DataLoader's in-order round robin hands them to training in step order. A worker that
@@ -31,6 +32,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from csmoe.data.shard_format import (
+    SENSORS,
     STATS,
     ShardFile,
     band_norm,
@@ -39,7 +41,7 @@ from csmoe.data.shard_format import (
     read_stats,
 )
 from csmoe.errors import InputError
-from csmoe.training.inputs import SENSORS, InputPreparer
+from csmoe.training.inputs import InputPreparer
 
 FLIP_STREAM = 1
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from csmoe.data.shard_format import normalise
-
-SENSORS = ("s1", "s2")
+from csmoe.data.shard_format import SENSORS, normalise
 
 
 def flip(images: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
@@ -26,15 +24,14 @@ def flip(images: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
     return torch.where(vertical, images.flip(-2), images)
 
 
-def normalise_flipped(values: np.ndarray, norm, flags: np.ndarray) -> np.ndarray:
-    """`normalise` of each image (B, C, H, W) read through its flipped view."""
-    mean, inv_std = norm
+def normalise_flipped(values: np.ndarray, norm, flags: np.ndarray | None) -> np.ndarray:
+    """`normalise` of each image (B, C, H, W), read through its flipped view."""
+    if flags is None:
+        return normalise(values, norm)
     out = np.empty(values.shape, dtype=np.float32)
     for i, (horizontal, vertical) in enumerate(flags):
         image = values[i, :, :, ::-1] if horizontal else values[i]
-        image = image[:, ::-1, :] if vertical else image
-        np.multiply(image, inv_std, out=out[i], casting="unsafe")
-    out -= mean * inv_std
+        normalise(image[:, ::-1, :] if vertical else image, norm, out=out[i])
     return out
 
 
@@ -63,14 +60,11 @@ class InputPreparer:
 
     def with_numpy(self, rows: dict[str, torch.Tensor], flips: torch.Tensor | None) -> dict:
         """`prepare` for CPU tensors, in NumPy (flips fused into the cast)."""
-        images = {}
-        for sensor in SENSORS:
-            values, norm = rows[sensor].numpy(), self.norm[sensor]
-            if flips is None:
-                images[sensor] = torch.from_numpy(normalise(values, norm))
-            else:
-                images[sensor] = torch.from_numpy(normalise_flipped(values, norm, flips.numpy()))
-        return images
+        flags = None if flips is None else flips.numpy()
+        return {
+            s: torch.from_numpy(normalise_flipped(rows[s].numpy(), self.norm[s], flags))
+            for s in SENSORS
+        }
 
     def with_torch(self, rows: dict[str, torch.Tensor], flips: torch.Tensor | None) -> dict:
         """`prepare` on the rows' device, in torch (no host sync)."""
