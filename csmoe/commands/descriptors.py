@@ -10,7 +10,7 @@ from csmoe.commands.common import say, since
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from csmoe.descriptors.build import LANDCOVER_SOURCES
+    from csmoe.descriptors.build import LANDCOVER_SOURCES, MIN_VALID
 
     parser.add_argument("--index", type=Path, required=True, help="index GeoParquet")
     parser.add_argument("--koppen-raster", type=Path, required=True, help="Köppen-Geiger GeoTIFF")
@@ -24,9 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60,
         help="nearest-land search radius in Köppen raster pixels",
     )
-    parser.add_argument("--landcover", choices=LANDCOVER_SOURCES, default="raster")
+    parser.add_argument("--landcover", choices=LANDCOVER_SOURCES, default="corine",
+                        help="land-cover product")  # fmt: skip
     parser.add_argument("--corine-raster", type=Path, help="CORINE Land Cover raster (any CRS)")
     parser.add_argument("--corine-legend", type=Path, help="code,symbol CSV (symbol: CLC code)")
+    parser.add_argument("--worldcover-tiles", type=Path,
+                        help="folder of ESA WorldCover map tiles (sub-folders searched)")  # fmt: skip
+    parser.add_argument("--landcover-min-valid", type=float, default=MIN_VALID,
+                        help="least share of a patch with land cover to describe it")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True)
 
 
@@ -42,7 +47,15 @@ def run(args: argparse.Namespace) -> None:
         landcover_source=args.landcover,
         corine_raster=args.corine_raster,
         corine_legend=args.corine_legend,
+        worldcover_tiles=args.worldcover_tiles,
+        landcover_min_valid=args.landcover_min_valid,
         water_symbols=tuple(args.water_symbols),
         fallback_radius_px=args.fallback_radius_px,
     )
     say(f"described {len(table)} patches into {args.out} in {since(start)}")
+    if "landcover_valid" in table:
+        valid = table["landcover_valid"]
+        say(f"land cover ({args.landcover}): {int((valid >= args.landcover_min_valid).sum())} "
+            f"patches described, {int((valid < args.landcover_min_valid).sum())} below "
+            f"{args.landcover_min_valid:g} of their pixels covered, {int((valid == 0).sum())} "
+            "with none")  # fmt: skip

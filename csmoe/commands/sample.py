@@ -10,7 +10,7 @@ from csmoe.commands.common import add_exclusions, exclusions, say, since
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from csmoe.sampling.samplers import CLIMATE_LEVELS, LANDCOVER_LEVELS, SAMPLERS
+    from csmoe.sampling.samplers import CLIMATE_LEVELS, LANDCOVER_LEVELS, NO_LANDCOVER, SAMPLERS
 
     parser.add_argument("--descriptors", type=Path, required=True, help="descriptors GeoParquet")
     parser.add_argument("--sampler", choices=SAMPLERS, required=True)
@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--climate-level", choices=sorted(CLIMATE_LEVELS), default="group")
     parser.add_argument("--landcover-level", choices=list(LANDCOVER_LEVELS), default="2")
+    parser.add_argument("--no-landcover", choices=NO_LANDCOVER, default="climate_only",
+                        help="pool patches without a land-cover descriptor")  # fmt: skip
     parser.add_argument("--alpha", type=float, default=0.5, help="n_h ~ N_h^alpha")
     add_exclusions(parser)
     parser.add_argument("--out", type=Path, required=True, help="manifest GeoParquet")
@@ -37,6 +39,7 @@ def run(args: argparse.Namespace) -> None:
         seed=args.seed,
         climate_level=args.climate_level,
         landcover_level=args.landcover_level,
+        no_landcover=args.no_landcover,
         alpha=args.alpha,
         **exclusions(args),
     )

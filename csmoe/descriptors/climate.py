@@ -86,10 +86,8 @@ def nearest_land(
         centre = quads.mean(axis=1)
         col = np.floor((centre[:, 0] - t.c) / t.a).astype(np.int64)
         row = np.floor((centre[:, 1] - t.f) / t.e).astype(np.int64)
-        table = zonal.lookup_table(src, class_of_value)
-        is_land = np.zeros(len(table), dtype=bool)
+        classify = zonal.lookup_table(src, class_of_value)
         land_class = np.flatnonzero(~water)
-        is_land[np.isin(table, land_class)] = True
         found = np.full(len(quads), -1, dtype=np.int64)
         found_rc = np.zeros((len(quads), 2), dtype=np.int64)
         block = (row // zonal.BLOCK) * (src.width // zonal.BLOCK + 2) + col // zonal.BLOCK
@@ -100,7 +98,7 @@ def nearest_land(
             values = zonal.read_window(src, int(r0), int(c0), int(h), int(w), 0)
             rr, cc = np.mgrid[r0 : r0 + h, c0 : c0 + w]
             inside = (rr >= 0) & (cc >= 0) & (rr < src.height) & (cc < src.width)
-            land = is_land[values] & inside
+            land = np.isin(classify(values), land_class) & inside
             if not land.any():
                 continue
             sampling = _pixel_spacing(src, (r0 + h / 2))
@@ -110,7 +108,7 @@ def nearest_land(
             local_r, local_c = row[ids] - r0, col[ids] - c0
             within = dist[local_r, local_c] <= radius * max(sampling)
             nr, nc = near_r[local_r, local_c], near_c[local_r, local_c]
-            found[ids[within]] = table[values[nr, nc]][within]
+            found[ids[within]] = classify(values[nr, nc])[within]
             found_rc[ids, 0], found_rc[ids, 1] = nr + r0, nc + c0
         km = _ground_km(src, centre, found_rc)
     km[found < 0] = np.nan

@@ -1,8 +1,13 @@
 """Land-cover descriptor: CORINE Land Cover class fractions within each footprint.
 
-From a CLC raster in any CRS (footprints are transformed into it; nodata excluded) with a
-``code,symbol`` legend whose symbols are CLC level-3 codes (``111`` ... ``523``); legend
-rows with any other symbol (NODATA, unclassified) count as nodata. Or, for archives with
+From a CLC raster in any CRS (footprints are transformed into it) with a ``code,symbol``
+legend whose symbols are CLC level-3 codes (``111`` ... ``523``). The raster's declared
+nodata, whatever its sign (the CLC2018 100 m product ``U2018_CLC2018_V2020_20u1.tif`` is
+a signed 8-bit raster with nodata -128 outside the mapped area), and legend rows with
+any other symbol (the product legend's ``48,999,NODATA`` row, unclassified classes) are
+"no land cover": left out of the fractions, counted against ``landcover_valid``, the
+share of a footprint's pixels that carry a class. A footprint beyond the raster's frame
+(CORINE covers the EEA39 countries) has ``landcover_valid`` 0. Or, for archives with
 labels, from the CORINE level-3 labels (equal fractions over a patch's labels).
 
 Level-3 fractions are aggregated to CLC levels 2 and 1 and to BigEarthNet-19 (classes
@@ -89,13 +94,33 @@ def from_raster(
             class_of_value[code] = len(LEVEL3)  # an extra column, dropped below: nodata
     quads = zonal.footprint_quads(index, crs)
     result = zonal.class_counts(
-        raster, quads, class_of_value, len(LEVEL3) + 1, names=index["patch_id"].to_numpy()
-    )
+        raster, quads, class_of_value, len(LEVEL3) + 1, names=index["patch_id"].to_numpy(),
+        outside="nodata",
+    )  # fmt: skip
     counts = result.counts[:, : len(LEVEL3)].astype(np.float64)
     total = counts.sum(axis=1, keepdims=True)
     level3 = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
     valid = np.divide(total[:, 0], result.pixels, out=np.zeros(len(index)), where=result.pixels > 0)
     return describe(level3, valid, index.index)
+
+
+DOMINANT_COLUMNS = ("landcover_l1", "landcover_l2", "landcover_l3", "landcover_19",
+                    "landcover_wc")  # fmt: skip
+
+
+def require_coverage(frame: pd.DataFrame, min_valid: float) -> pd.DataFrame:
+    """No land-cover descriptor (fractions 0, dominant classes missing) where less than
+    `min_valid` of a footprint carries a class; ``landcover_valid`` is kept."""
+    uncovered = (frame["landcover_valid"] < min_valid).to_numpy()
+    if not uncovered.any():
+        return frame
+    frame = frame.copy()
+    fractions = [c for c in frame.columns if c not in DOMINANT_COLUMNS and c != "landcover_valid"]
+    frame.loc[uncovered, fractions] = 0.0
+    for column in DOMINANT_COLUMNS:
+        if column in frame:
+            frame.loc[uncovered, column] = pd.NA
+    return frame
 
 
 def from_labels(index: pd.DataFrame, source: str = "index") -> pd.DataFrame:

@@ -28,6 +28,7 @@ def arguments(config: dict, wildcards) -> str:
         args += ["--size", str(size)]
     args += ["--climate-level", sampling["climate_level"]]
     args += ["--landcover-level", sampling["landcover_level"]]
+    args += ["--no-landcover", sampling["no_landcover"]]
     # alpha changes no other sampler's output: passing it would rerun them for nothing
     if wildcards.sampler == "thematic_climatic":
         args += ["--alpha", str(sampling["alpha"])]

@@ -94,7 +94,7 @@ def mean_nn_km(table: pd.DataFrame, seed: int = 0) -> float:
 
 
 def landcover_column(table: pd.DataFrame) -> str | None:
-    for column in ("landcover_l3", "landcover_19", "landcover_l2"):
+    for column in ("landcover_l3", "landcover_19", "landcover_l2", "landcover_wc"):
         if column in table and table[column].notna().any():
             return column
     return None

@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from csmoe.atomic import atomic_path  # noqa: E402
 from csmoe.descriptors.class_names import clc_name, koppen_name  # noqa: E402
+from csmoe.descriptors import worldcover  # noqa: E402
 from csmoe.descriptors.koppen import COLOURS as KOPPEN_COLOURS  # noqa: E402
 from csmoe.sampling import basemap  # noqa: E402
 from csmoe.sampling.metrics import selected_rows, shares  # noqa: E402
@@ -35,8 +36,10 @@ TABLE_COLUMNS = (
     "archive", "sampler", "size", "shortfall", "distinct_footprints", "pool",
     "archive_patches", "strata_covered", "strata_total", "js_climate", "js_landcover",
     "entropy_strata", "entropy_climate", "entropy_landcover", "mean_nn_hellinger",
-    "mean_nn_km", "cells_1deg",
+    "mean_nn_km", "cells_1deg", "landcover_product", "landcover_level", "no_landcover",
+    "no_landcover_patches",
 )  # fmt: skip
+UNCOVERED = "none"  # the stratum part of patches without a land-cover descriptor
 
 
 def metrics_table(archive: str, metrics: dict[str, str | os.PathLike[str]]) -> pd.DataFrame:
@@ -107,16 +110,27 @@ def _log_percent_axis(ax, smallest: float) -> None:
 
 def figure_landcover(table: pd.DataFrame, level: str = "2") -> str | None:
     """The land-cover column to draw: CLC at the strata `level` where described, else
-    BigEarthNet-19 (land cover from labels), else none."""
-    for column in (f"landcover_l{level}", "landcover_l2", "landcover_19"):
+    BigEarthNet-19 (land cover from labels), else WorldCover's classes, else none."""
+    for column in (f"landcover_l{level}", "landcover_l2", "landcover_19", "landcover_wc"):
         if column in table and table[column].notna().any():
             return column
     return None
 
 
+def _classes_of(table: pd.DataFrame, column: str) -> pd.Series:
+    """A class column as strings; land cover missing (outside the product's coverage)
+    becomes its own class, so figures show how many patches lack it."""
+    values = table[column].astype("string")
+    return values.fillna(UNCOVERED) if column.startswith("landcover") else values.dropna()
+
+
 def _class_label(column: str, value: str) -> str:
     if column == "climate":
         return koppen_name(value)
+    if value == UNCOVERED and column.startswith("landcover"):
+        return "no land cover (outside coverage)"
+    if column == "landcover_wc":
+        return worldcover.class_name(value)
     if column.startswith("landcover_l"):
         return clc_name(value, column.removeprefix("landcover_l"))
     return value
@@ -126,22 +140,47 @@ def _class_colour(column: str, value: str) -> str | tuple[float, ...]:
     """Köppen-Geiger classes in their usual map colours; other classes one blue."""
     if column == "climate" and value in KOPPEN_COLOURS:
         return tuple(c / 255 for c in KOPPEN_COLOURS[value])
+    if value == UNCOVERED:
+        return "0.8"
+    if column == "landcover_wc":
+        return worldcover.class_colour(value) or "tab:blue"
     return "tab:blue"
 
 
-def _axis_title(column: str) -> str:
+PRODUCT_NAMES = {
+    "corine": "CORINE Land Cover raster",
+    "labels": "CORINE labels of the patches",
+    "worldcover": "ESA WorldCover 10 m",
+}
+
+
+def _axis_title(column: str, table: pd.DataFrame) -> str:
     if column == "climate":
         return "Köppen-Geiger climate class (majority over the patch)"
+    product = "corine"
+    if "landcover_product" in table and table["landcover_product"].notna().any():
+        product = str(table["landcover_product"].dropna().iloc[0])
+    source = PRODUCT_NAMES.get(product, product)
+    if column == "landcover_wc":
+        return f"Land cover: {source}, 11 classes (dominant class)"
     if column.startswith("landcover_l"):
-        return f"CORINE land cover, level {column[-1]} (dominant class)"
-    return "BigEarthNet-19 class (first label)"
+        return f"Land cover: {source}, CLC level {column[-1]} (dominant class)"
+    return f"Land cover: {source}, BigEarthNet-19 (dominant class)"
+
+
+def _class_order(value: str) -> tuple[int, float, str]:
+    """Numeric class codes in numeric order (WorldCover's 100 after 95), names by name,
+    the missing class last."""
+    if value == UNCOVERED:
+        return (2, 0.0, value)
+    return (0, float(value), value) if value.isdigit() else (1, 0.0, value)
 
 
 def _class_panels(table: pd.DataFrame, landcover: str | None, *, width: float, row: float):
     """A figure with one horizontal-bar panel per class column (climate, land cover),
     as tall as its longest class list: (figure, [(axes, column), ...])."""
     columns = ["climate"] + ([landcover] if landcover else [])
-    rows = max(table[c].nunique() for c in columns)
+    rows = max(_classes_of(table, c).nunique() for c in columns)
     fig, axes = plt.subplots(1, len(columns), figsize=(width * len(columns), 1.2 + row * rows),
                              squeeze=False, layout="constrained")  # fmt: skip
     return fig, list(zip(axes[0], columns, strict=True))
@@ -155,14 +194,14 @@ def plot_distributions(
     series = {"training pool": pool} | {n: selected_rows(pool, m) for n, m in manifests.items()}
     fig, panels = _class_panels(pool, landcover, width=7.5, row=0.32)
     for ax, column in panels:
-        classes = pd.Index(sorted(pool[column].dropna().astype(str).unique()))
+        classes = pd.Index(sorted(_classes_of(pool, column).unique(), key=_class_order))
         y = np.arange(len(classes))
         width = 0.8 / len(series)
         smallest = 1.0
         for i, (name, table) in enumerate(series.items()):
             colour = POOL_COLOUR if i == 0 else _colour(name, i - 1)
             offset = (i - (len(series) - 1) / 2) * width
-            values = shares(table[column], classes)
+            values = shares(_classes_of(table, column), classes)
             smallest = min(smallest, values[values > 0].min(initial=1.0))
             ax.barh(y + offset, values, height=width, color=colour,
                     label=name.replace("_", "-"))  # fmt: skip
@@ -170,7 +209,7 @@ def plot_distributions(
         ax.invert_yaxis()
         _log_percent_axis(ax, smallest)
         ax.set_xlabel("share of patches (%, log scale)")
-        ax.set_title(_axis_title(column), fontsize=10)
+        ax.set_title(_axis_title(column, pool), fontsize=10)
         ax.grid(axis="x", which="major", color="0.9")
     handles, labels = panels[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=9)
@@ -183,7 +222,8 @@ def plot_descriptor_summary(archive: str, table: pd.DataFrame, landcover: str | 
     """Patches per climate class (and per land-cover class, when described)."""
     fig, panels = _class_panels(table, landcover, width=7.0, row=0.3)
     for ax, column in panels:
-        counts = table[column].dropna().astype(str).value_counts().sort_index()
+        counts = _classes_of(table, column).value_counts()
+        counts = counts.reindex(sorted(counts.index, key=_class_order))
         ax.barh([_class_label(column, c) for c in counts.index], counts.to_numpy(),
                 color=[_class_colour(column, c) for c in counts.index], edgecolor="0.3",
                 linewidth=0.5)  # fmt: skip
@@ -195,6 +235,6 @@ def plot_descriptor_summary(archive: str, table: pd.DataFrame, landcover: str | 
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("patches")
-        ax.set_title(_axis_title(column), fontsize=10)
+        ax.set_title(_axis_title(column, table), fontsize=10)
     fig.suptitle(f"{archive}: descriptors of {len(table):,} patches", fontsize=11)
     _save(fig, out)

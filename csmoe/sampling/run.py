@@ -11,10 +11,11 @@ import pandas as pd
 
 from csmoe import parquet
 from csmoe.atomic import atomic_path, write_text
+from csmoe.errors import InputError
 from csmoe.sampling import basemap, report
 from csmoe.sampling.metrics import selection_metrics
 from csmoe.sampling.pool import training_pool
-from csmoe.sampling.samplers import lonlat, sample, strata
+from csmoe.sampling.samplers import lonlat, sample, strata, uncovered
 
 
 def read_table(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
@@ -22,8 +23,21 @@ def read_table(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
 
 
 def effective_landcover_level(table: gpd.GeoDataFrame, requested: str) -> str:
-    """Climate-only strata for an archive described without land cover."""
-    return requested if "landcover_l3" in table else "none"
+    """The requested CLC level for CORINE-described archives (raster or labels), WorldCover's
+    classes for WorldCover-described ones, climate-only strata for archives without land
+    cover."""
+    if requested == "none":
+        return "none"
+    if "landcover_l3" in table:
+        return requested
+    return "worldcover" if "landcover_wc" in table else "none"
+
+
+def landcover_product(table: pd.DataFrame) -> str:
+    """The product the descriptors were computed from (``none`` without land cover)."""
+    if "landcover_product" in table and table["landcover_product"].notna().any():
+        return str(table["landcover_product"].dropna().iloc[0])
+    return "none"
 
 
 def run_sampling(
@@ -36,20 +50,27 @@ def run_sampling(
     seed: int,
     climate_level: str = "group",
     landcover_level: str = "2",
+    no_landcover: str = "climate_only",
     alpha: float = 0.5,
     exclude_snow: bool = True,
     exclude_cloud: bool = True,
     exclude_no_labels: bool = True,
 ) -> gpd.GeoDataFrame:
+    """One manifest and its metrics; pool patches without a land-cover descriptor follow
+    `no_landcover` (`csmoe.sampling.samplers.NO_LANDCOVER`), and the metrics count them."""
     table = read_table(descriptors)
     pool, removed = training_pool(
         table, snow=exclude_snow, cloud=exclude_cloud, no_labels=exclude_no_labels,
         source=str(descriptors),
     )  # fmt: skip
-    levels = {
-        "climate_level": climate_level,
-        "landcover_level": effective_landcover_level(table, landcover_level),
-    }
+    level = effective_landcover_level(table, landcover_level)
+    lacking = uncovered(pool, level)
+    if no_landcover == "exclude":
+        pool, removed["no_landcover"] = pool[~lacking], int(lacking.sum())
+        if pool.empty:
+            raise InputError(descriptors, "no pool patch has a land-cover descriptor")
+    levels = {"climate_level": climate_level, "landcover_level": level,
+              "no_landcover": no_landcover}  # fmt: skip
     manifest = sample(sampler, pool, size, seed=seed, alpha=alpha, **levels)
     manifest = gpd.GeoDataFrame(manifest, geometry="geometry", crs=table.crs)
     metrics = selection_metrics(pool, strata(pool, **levels), manifest, seed=seed)
@@ -58,6 +79,8 @@ def run_sampling(
     metrics["shortfall"] = requested - len(manifest)  # patches asked for but not found
     metrics |= {f"excluded_{k}": v for k, v in removed.items()}
     metrics |= {"alpha": alpha if sampler == "thematic_climatic" else None, **levels}
+    metrics["landcover_product"] = landcover_product(table)
+    metrics["no_landcover_patches"] = int(lacking.sum())  # pool patches the policy touched
     with atomic_path(out) as tmp:
         manifest.to_parquet(tmp, index=False, compression="zstd")
     write_text(metrics_out, json.dumps(metrics, indent=2, sort_keys=True) + "\n")

@@ -1,7 +1,9 @@
 """The three samplers and the manifest they write.
 
 - ``thematic_climatic``: strata = climate class (Köppen-Geiger main group or full class)
-  x dominant land-cover class (CLC level 1, 2, 3 or BigEarthNet-19; or climate alone);
+  x dominant land-cover class (CLC level 1, 2, 3 or BigEarthNet-19, ESA WorldCover's 11
+  classes; or climate alone); a patch without a land-cover descriptor (outside the
+  product's coverage) follows the `NO_LANDCOVER` policy;
   budgets by power allocation (`allocation`); a spread-out choice inside each stratum
   (`spread`). Weight = N_h / n_h (inverse inclusion probability).
 - ``random``: a uniform sample of the same size; weight N / n.
@@ -21,47 +23,79 @@ import pandas as pd
 import shapely
 
 from csmoe.descriptors.landcover import level_columns
+from csmoe.descriptors.worldcover import COLUMNS as WORLDCOVER_COLUMNS
 from csmoe.errors import InputError
 from csmoe.sampling.allocation import allocate
 from csmoe.sampling.spread import spread_selection
 
 SAMPLERS = ("thematic_climatic", "random", "full")
 CLIMATE_LEVELS = {"group": "climate_group", "class": "climate"}
-LANDCOVER_LEVELS = {
+LANDCOVER_LEVELS = {  # the levels a config names
     "1": "landcover_l1", "2": "landcover_l2", "3": "landcover_l3", "19": "landcover_19",
     "none": None,
 }  # fmt: skip
+# ... and the one an archive described with ESA WorldCover gets (`run.effective_landcover_level`)
+LEVEL_COLUMNS = LANDCOVER_LEVELS | {"worldcover": "landcover_wc"}
+# Pool patches without a land-cover descriptor: a stratum of their climate alone
+# (``<climate>|none``), left out of the pool (`csmoe.sampling.run`), or an error.
+NO_LANDCOVER = ("climate_only", "exclude", "error")
+UNCOVERED = "none"
 MANIFEST_COLUMNS = [
     "order", "patch_id", "stratum", "weight", "s1_name", "s2_name", "s1_dir", "s2_dir",
     "reference_map", "split", "labels_19", "multi_hot_19", "climate", "climate_group",
-    "landcover_l3", "geometry",
+    "landcover_l3", "landcover_wc", "landcover_valid", "geometry",
 ]  # fmt: skip
 
 
-def strata(table: pd.DataFrame, climate_level: str, landcover_level: str) -> pd.Series:
-    """Stratum key per patch, e.g. ``C|231``; an error if a patch lacks a descriptor."""
+def uncovered(table: pd.DataFrame, landcover_level: str) -> pd.Series:
+    """Patches without a land-cover descriptor at `landcover_level` (all False for none)."""
+    column = LEVEL_COLUMNS[landcover_level]
+    if column is None or column not in table:
+        return pd.Series(False, index=table.index)
+    return table[column].isna()
+
+
+def strata(
+    table: pd.DataFrame, climate_level: str, landcover_level: str,
+    no_landcover: str = "climate_only",
+) -> pd.Series:  # fmt: skip
+    """Stratum key per patch, e.g. ``C|231`` (``C|none`` without land cover, policy
+    climate_only); an error if a patch lacks a climate descriptor."""
     climate = table[CLIMATE_LEVELS[climate_level]].astype("string")
-    column = LANDCOVER_LEVELS[landcover_level]
+    column = LEVEL_COLUMNS[landcover_level]
     if column is not None and column not in table:
         raise InputError(
-            "sampling.thematic_climatic.landcover_level",
+            "sampling.landcover_level",
             f"level {landcover_level} needs land-cover descriptors; this archive has none",
         )
-    keys = climate if column is None else climate + "|" + table[column].astype("string")
+    keys = climate
+    if column is not None:
+        lacking = uncovered(table, landcover_level)
+        if lacking.any() and no_landcover != "climate_only":
+            raise InputError(
+                "descriptors",
+                f"{int(lacking.sum())} pool patches have no land-cover descriptor (less than "
+                "descriptors.landcover_min_valid of their pixels inside the product's "
+                f"coverage), e.g. {table['patch_id'][lacking].iloc[0]}; sampling.no_landcover "
+                "climate_only or exclude samples them by climate or leaves them out",
+            )
+        landcover = table[column].astype("string").fillna(UNCOVERED)
+        keys = climate + "|" + landcover
     missing = keys.isna()
     if missing.any():
         raise InputError(
             "descriptors",
-            f"{int(missing.sum())} pool patches have no stratum (missing descriptor), "
+            f"{int(missing.sum())} pool patches have no climate descriptor, "
             f"e.g. {table['patch_id'][missing].iloc[0]}",
         )
     return keys.astype(str)
 
 
 def descriptor_matrix(table: pd.DataFrame) -> np.ndarray:
-    """Climate fractions and CLC level-2 fractions (when present), as one float matrix."""
+    """Climate fractions and land-cover fractions (CLC level 2 or WorldCover, when
+    present), as one float matrix."""
     columns = [c for c in table.columns if c.startswith("kg_")]
-    columns += [c for c in level_columns("2") if c in table]
+    columns += [c for c in level_columns("2") + list(WORLDCOVER_COLUMNS) if c in table]
     return table[columns].to_numpy(dtype=np.float32)
 
 
@@ -76,9 +110,10 @@ def thematic_climatic(
     seed: int,
     climate_level: str = "group",
     landcover_level: str = "2",
+    no_landcover: str = "climate_only",
     alpha: float = 0.5,
 ) -> pd.DataFrame:
-    keys = strata(pool, climate_level, landcover_level)
+    keys = strata(pool, climate_level, landcover_level, no_landcover)
     budget = allocate(keys.value_counts(), n, alpha)
     positions = lonlat(pool)
     features = descriptor_matrix(pool)
@@ -106,16 +141,20 @@ def thematic_climatic(
 
 
 def random_sample(
-    pool: pd.DataFrame, n: int, *, seed: int, climate_level: str, landcover_level: str
-) -> pd.DataFrame:
+    pool: pd.DataFrame, n: int, *, seed: int, climate_level: str, landcover_level: str,
+    no_landcover: str = "climate_only",
+) -> pd.DataFrame:  # fmt: skip
     rows = np.random.default_rng(seed).choice(len(pool), size=n, replace=False)
-    keys = strata(pool, climate_level, landcover_level).to_numpy()
+    keys = strata(pool, climate_level, landcover_level, no_landcover).to_numpy()
     return to_manifest(pool, rows, keys[rows], np.full(n, len(pool) / n))
 
 
-def full_pool(pool: pd.DataFrame, *, climate_level: str, landcover_level: str) -> pd.DataFrame:
+def full_pool(
+    pool: pd.DataFrame, *, climate_level: str, landcover_level: str,
+    no_landcover: str = "climate_only",
+) -> pd.DataFrame:  # fmt: skip
     rows = np.argsort(pool["patch_id"].to_numpy(), kind="stable")
-    keys = strata(pool, climate_level, landcover_level).to_numpy()
+    keys = strata(pool, climate_level, landcover_level, no_landcover).to_numpy()
     return to_manifest(pool, rows, keys[rows], np.ones(len(pool)))
 
 
@@ -137,10 +176,12 @@ def sample(
     seed: int,
     climate_level: str = "group",
     landcover_level: str = "2",
+    no_landcover: str = "climate_only",
     alpha: float = 0.5,
 ) -> pd.DataFrame:
     """Run one sampler on the pool; `n` is ignored by ``full``."""
-    levels = {"climate_level": climate_level, "landcover_level": landcover_level}
+    levels = {"climate_level": climate_level, "landcover_level": landcover_level,
+              "no_landcover": no_landcover}  # fmt: skip
     if sampler == "full":
         return full_pool(pool, **levels)
     if n is None or n < 1:
