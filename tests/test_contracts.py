@@ -147,6 +147,7 @@ def test_schema_enums_are_the_codes_registries() -> None:
     sampling = props["sampling"]["properties"]
     assert set(_enum(sampling, "climate_level")) == set(CLIMATE_LEVELS)
     assert set(_enum(sampling, "landcover_level")) == set(LANDCOVER_LEVELS)
+    assert set(_enum(sampling, "no_landcover")) == set(NO_LANDCOVER)
     assert set(sampling["exclude"]["properties"]) == set(EXCLUSIONS)
 
 

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corine-raster", type=Path, help="CORINE Land Cover raster (any CRS)")
     parser.add_argument("--corine-legend", type=Path, help="code,symbol CSV (symbol: CLC code)")
     parser.add_argument("--worldcover-tiles", type=Path,
-                        help="folder of ESA WorldCover map tiles (sub-folders searched)")  # fmt: skip
+                        help="folder of ESA WorldCover map tiles (searched whole)")  # fmt: skip
     parser.add_argument("--landcover-min-valid", type=float, default=MIN_VALID,
                         help="least share of a patch with land cover to describe it")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True)

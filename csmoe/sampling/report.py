@@ -21,8 +21,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from csmoe.atomic import atomic_path  # noqa: E402
-from csmoe.descriptors.class_names import clc_name, koppen_name  # noqa: E402
 from csmoe.descriptors import worldcover  # noqa: E402
+from csmoe.descriptors.class_names import clc_name, koppen_name  # noqa: E402
 from csmoe.descriptors.koppen import COLOURS as KOPPEN_COLOURS  # noqa: E402
 from csmoe.sampling import basemap  # noqa: E402
 from csmoe.sampling.metrics import selected_rows, shares  # noqa: E402
