@@ -2,7 +2,9 @@
 
 - BigEarthNet v2 (reBEN): built from the six real v1 example pairs, renamed and moved into
   the v2 layout, with a metadata.parquet and CORINE-coded reference maps.
-- SSL4EO-S12: generated rasters (UTM, 10/20/60 m bands) for a few locations and seasons.
+- SSL4EO-S12 v1: generated rasters georeferenced as the archive's download script writes
+  them (longitude/latitude, per-band half-pixel shifts, S1 on its own footprint) at six
+  locations on six continents, four windows each; SSL4EO-S12 v1.1: zarr zip files.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyproj
 import rasterio
-from rasterio.transform import from_origin
+from rasterio.transform import Affine
 
 from csmoe.bigearthnet import nomenclature, packaged
 
@@ -97,69 +100,132 @@ def write_reference_map(grid_of: Path, path: Path, codes: list[int]) -> None:
         dst.write(pixels, 1)
 
 
-# SSL4EO-S12 v1 conventions (the published archive as inspected, and the download scripts
-# of the SSL4EO-S12 repository): rasters in EPSG:4326 with square pixels of 10 m at the
-# equator in degrees; 264 px for 10 m bands and S1, 132 px for 20 m, 44 px for 60 m; L2A
-# bands B1-B12 and B8A (no B10); S2 folders ``<sensing>_<granule>_<tile>``, S1 folders
-# the full product id; four 30-day windows per location, shifted by one offset.
+# SSL4EO-S12 v1 as its download script writes it (zhu-xlab/SSL4EO-S12,
+# src/download_data/ssl4eo_s12_downloader.py): per location and window, one S2 image and
+# one S1 image (GEE COPERNICUS/S1_GRD, float32 dB) are sampled over the bounds of a
+# 1,320 m buffer around the centre (`get_patch_s2`, `get_patch_s1`); each band is
+# centre-cropped (`center_crop`) to 264 px (10 m bands, S1), 132 px (20 m) or 44 px
+# (60 m); the corners [[west, north], [east, south]] are cropped with the FIRST band's
+# sampled and kept sizes (`adjust_coords`: B1 for S2, VV for S1); and `save_geotiff`
+# writes every band with those corners and its own pixel, xres = (east - west) / width,
+# yres = (north - south) / height, transform translation(west - xres / 2, north + yres / 2)
+# times scale(xres, -yres), CRS '+proj=latlong', no compression. So each band's bounds are
+# shifted left and up by half of its own pixel, and S1 lies on its own footprint.
+# Folders: ``s2a/<7-digit location>/<GEE system:index>/<band>.tif`` (S2 ``<sensing>_
+# <granule>_<tile>``, S1 the product id); four 30-day windows per location, shifted back by
+# one offset. How many pixels the sampled rectangle held before the crop depends on the
+# image's grid: here 0-2 more than kept, from the folder name.
 SSL4EO_S2_BANDS = {
     "B1": 44, "B2": 264, "B3": 264, "B4": 264, "B5": 132, "B6": 132, "B7": 132, "B8": 264,
     "B8A": 132, "B9": 44, "B11": 132, "B12": 132,
 }  # fmt: skip
-SSL4EO_PIXEL_DEG = 10 / 111319.49079327357  # GEE's 10 m at the equator, in degrees
-# location id -> (centre longitude, latitude, MGRS tile, S2 sensing times, S1 times)
+SSL4EO_RADIUS_M = 1320  # the script's radius=1320
+SSL4EO_CRS = "+proj=latlong"
+# location id -> (centre longitude, latitude, MGRS tile, S2 sensing times, S1 times):
+# six continents; tile names in the folders' form.
 SSL4EO_LOCATIONS = {
-    "0000001": (  # northern Italy, window offset 40 days: four windows, four pairs
+    "0000001": (  # Europe, northern Italy, window offset 40 days: four windows, four pairs
         9.0, 45.5, "T32TMR",
         ["20201124T101301", "20210220T101039", "20210525T101031", "20210826T101031"],
         ["20201120T053404", "20210222T053410", "20210519T053412", "20210824T053409"],
     ),
-    "0000002": (  # Rajasthan: no S1 scene in the window of the 4 June S2 scene; the
+    "0000002": (  # Asia, Rajasthan: no S1 scene in the window of the 4 June S2 scene; the
         # August S2 scene pairs with a September S1 scene of the same window
         73.5, 27.5, "T43RCP",
         ["20200220T054639", "20200604T054639", "20200813T054639", "20201130T054639"],
         ["20200223T004317", "20200903T004317", "20201128T004317"],
     ),
-    "0000003": (  # near Cape Town: seasons flip south of the equator
+    "0000003": (  # Africa, near Cape Town: seasons flip south of the equator
         18.5, -33.9, "T34HBH",
         ["20200115T082601", "20200414T082559", "20200713T082601", "20201011T082559"],
         ["20200112T173407", "20200417T173410", "20200716T173411", "20201008T173409"],
     ),
+    "0000004": (  # South America, near Manaus, just south of the equator
+        -59.9, -3.1, "T21MTS",
+        ["20200912T142741", "20201211T142731", "20210311T142729", "20210614T142731"],
+        ["20200915T091830", "20201208T091827", "20210314T091826", "20210612T091831"],
+    ),
+    "0000005": (  # North America, Iowa
+        -93.6, 42.0, "T15TVG",
+        ["20200604T170851", "20200902T170849", "20201201T171701", "20210306T170901"],
+        ["20200606T002012", "20200831T002019", "20201204T002018", "20210303T002015"],
+    ),
+    "0000006": (  # Australia, New South Wales
+        147.4, -35.1, "T55HEB",
+        ["20200225T000241", "20200525T000239", "20200823T000241", "20201126T000239"],
+        ["20200228T083710", "20200522T083707", "20200826T083712", "20201123T083709"],
+    ),
 }  # fmt: skip
 
 
-def _ssl4eo_band(path: Path, lon: float, lat: float, side: int, dtype: str) -> None:
-    """One band of the location's footprint (264 px of 10 m, in degrees) at `side` px."""
-    half = 132 * SSL4EO_PIXEL_DEG
-    size = 2 * half / side
-    rng = np.random.default_rng(zlib.crc32(f"{path.parent.name}/{path.name}".encode()))
-    pixels = (rng.normal(-12, 3, (side, side)) if dtype == "float32"
-              else rng.integers(100, 3000, size=(side, side))).astype(dtype)  # fmt: skip
-    profile = {
-        "driver": "GTiff", "height": side, "width": side, "count": 1, "dtype": dtype,
-        "crs": "EPSG:4326", "transform": from_origin(lon - half, lat + half, size, size),
-    }  # fmt: skip
+def _region(lon: float, lat: float) -> tuple[float, float, float, float]:
+    """West, north, east, south of the bounds of the centre's 1,320 m geodesic buffer."""
+    geod = pyproj.Geod(ellps="WGS84")
+    west = geod.fwd(lon, lat, -90, SSL4EO_RADIUS_M)[0]
+    east = geod.fwd(lon, lat, 90, SSL4EO_RADIUS_M)[0]
+    north = geod.fwd(lon, lat, 0, SSL4EO_RADIUS_M)[1]
+    south = geod.fwd(lon, lat, 180, SSL4EO_RADIUS_M)[1]
+    return west, north, east, south
+
+
+def ssl4eo_corners(folder: Path, lon: float, lat: float, kept: int) -> tuple[float, ...]:
+    """The scene's corners cropped as `adjust_coords` does, from the first band's sampled
+    size (`kept` plus 0-2 pixels, by folder name) to `kept`."""
+    west, north, east, south = _region(lon, lat)
+    sampled = kept + zlib.crc32(folder.name.encode()) % 3
+    xres, yres = (east - west) / sampled, (north - south) / sampled
+    offset = (sampled - kept + 1) // 2
+    return (west + offset * xres, north - offset * yres,
+            west + (offset + kept) * xres, north - (offset + kept) * yres)  # fmt: skip
+
+
+def write_ssl4eo_band(path: Path, corners: tuple[float, ...], pixels: np.ndarray) -> None:
+    """One band as `save_geotiff` writes it: origin shifted by half its own pixel."""
+    west, north, east, south = corners
+    height, width = pixels.shape
+    xres, yres = (east - west) / width, (north - south) / height
+    transform = Affine.translation(west - xres / 2, north + yres / 2) @ Affine.scale(xres, -yres)
+    profile = {"driver": "GTiff", "width": width, "height": height, "count": 1,
+               "crs": SSL4EO_CRS, "transform": transform, "dtype": pixels.dtype,
+               "compress": "None"}  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(pixels, 1)
+
+
+def ssl4eo_pixels(folder: Path, index: int, side: int, s1: bool) -> np.ndarray:
+    """Values that tell bands, rows and columns apart: S2 1000 + 100 x band + row +
+    column (uint16), S1 -25 + row / 20 + column / 50 dB (float32), plus a per-scene shift."""
+    rows, cols = np.mgrid[0:side, 0:side]
+    shift = zlib.crc32(folder.name.encode()) % 97
+    if s1:
+        return (-25 + rows / 20 + cols / 50 + index + shift / 100).astype(np.float32)
+    return (1000 + 100 * index + rows + cols + shift).astype(np.uint16)
 
 
 def _later(stamp: str, seconds: int) -> str:
     return (pd.Timestamp(stamp) + pd.Timedelta(seconds=seconds)).strftime("%Y%m%dT%H%M%S")
 
 
+def _ssl4eo_scene(folder: Path, lon: float, lat: float, bands: dict[str, int]) -> None:
+    first_side = next(iter(bands.values()))
+    corners = ssl4eo_corners(folder, lon, lat, first_side)
+    s1 = "VV" in bands
+    for index, (band, side) in enumerate(bands.items()):
+        write_ssl4eo_band(folder / f"{band}.tif", corners, ssl4eo_pixels(folder, index, side, s1))
+
+
 def write_ssl4eo_archive(root: Path) -> None:
+    """An SSL4EO-S12 v1 archive (``s1/``, ``s2a/``) of `SSL4EO_LOCATIONS`."""
     for location, (lon, lat, tile, s2_times, s1_times) in SSL4EO_LOCATIONS.items():
         for stamp in s2_times:
             granule = _later(stamp, 112)  # the granule's time, seconds after sensing
             folder = root / "s2a" / location / f"{stamp}_{granule}_{tile}"
-            for band, side in SSL4EO_S2_BANDS.items():
-                _ssl4eo_band(folder / f"{band}.tif", lon, lat, side, "uint16")
+            _ssl4eo_scene(folder, lon, lat, SSL4EO_S2_BANDS)
         for stamp in s1_times:
             end = _later(stamp, 25)  # slice stop time
             folder = root / "s1" / location / f"S1A_IW_GRDH_1SDV_{stamp}_{end}_034203_03F8C4_2B94"
-            for band in ("VV", "VH"):
-                _ssl4eo_band(folder / f"{band}.tif", lon, lat, 264, "float32")
+            _ssl4eo_scene(folder, lon, lat, {"VV": 264, "VH": 264})
 
 
 # SSL4EO-S12 v1.1, Zarr distribution (Hugging Face embed2scale/SSL4EO-S12-v1.1-Zarr; the

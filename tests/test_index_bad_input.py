@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from archives import SSL4EO_LOCATIONS
 from rasterio import Affine
 
 from csmoe.cli import main
@@ -334,3 +335,58 @@ def test_repair_policy_still_refuses_a_band_without_one_finite_pixel(
     out = empty_out(tmp_path)
     code = run_index(s1_root, s2_root, out, "--non-finite", "repair")
     assert_fails_naming(capsys, code, out, band, "14400 of 14400 pixels are NaN or infinite")
+
+
+def _break_locations(root: Path, locations: list[str]) -> None:
+    """The first scene of each location loses its B3 band."""
+    for location in locations:
+        (sorted((root / "s2a" / location).iterdir())[0] / "B3.tif").unlink()
+
+
+def test_skip_bad_with_every_item_bad_lists_them_then_stops(
+    ssl4eo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "ssl4eo"
+    shutil.copytree(ssl4eo_root, root)
+    locations = sorted(SSL4EO_LOCATIONS)
+    _break_locations(root, locations[1:])
+    (sorted((root / "s1" / locations[0]).iterdir())[0] / "VH.tif").unlink()
+    out = tmp_path / "out" / "index.parquet"
+    out.parent.mkdir()
+    code = main(["index", "ssl4eo-s12", "--root", str(root), "--out", str(out), "--skip-bad"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    total = len(locations)
+    assert f"nothing to index: {total} item(s) skipped, listed in {skipped_path(out)}" in err[0]
+    assert f"most common reason ({total - 1} of {total}): B3.tif: missing band file" in err[0]
+    assert not out.exists()
+    skipped = pd.read_csv(skipped_path(out), sep="\t", dtype=str, keep_default_na=False)
+    assert list(skipped["item"]) == locations
+    assert skipped["reason"].str.len().gt(0).all()
+    assert skipped.set_index("item").loc[locations[0], "file"].endswith("VH.tif")
+
+
+def test_skip_bad_closing_line_names_the_most_common_reason(
+    ssl4eo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "ssl4eo"
+    shutil.copytree(ssl4eo_root, root)
+    _break_locations(root, ["0000002", "0000005"])
+    out = tmp_path / "index.parquet"
+    code = main(["index", "ssl4eo-s12", "--root", str(root), "--out", str(out), "--skip-bad"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "2 item(s) skipped" in err and "most common reason (2 of 2): B3.tif: missing" in err
+    assert not pd.read_parquet(out)["patch_id"].str.startswith(("0000002", "0000005")).any()
+
+
+def test_skip_bad_with_every_bigearthnet_patch_bad_writes_the_list(
+    v1_archive: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s1_root, s2_root = v1_archive
+    for band in s2_root.glob("*/*_B04.tif"):
+        truncate(band)
+    out = tmp_path / "index.parquet"
+    assert run_index(s1_root, s2_root, out, "--skip-bad") == 2
+    assert "nothing to index: 6 item(s) skipped" in capsys.readouterr().err
+    assert len(pd.read_csv(skipped_path(out), sep="\t")) == 6

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from archives import read_v2_metadata
+from archives import SSL4EO_LOCATIONS, read_v2_metadata
 
 from csmoe.bigearthnet import nomenclature
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT
@@ -138,7 +138,8 @@ def ssl4eo_index(ssl4eo_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_ssl4eo_pairs_the_scenes_of_each_window(ssl4eo_index: pd.DataFrame) -> None:
-    assert list(ssl4eo_index["patch_id"]) == [
+    ids = list(ssl4eo_index["patch_id"])
+    assert ids[:11] == [
         "0000001_20201124",
         "0000001_20210220",
         "0000001_20210525",
@@ -151,6 +152,7 @@ def test_ssl4eo_pairs_the_scenes_of_each_window(ssl4eo_index: pd.DataFrame) -> N
         "0000003_20200713",
         "0000003_20201011",
     ]  # fmt: skip  (0000002: no S1 scene in the window of its 4 June S2 scene)
+    assert len(ids) == 4 * len(SSL4EO_LOCATIONS) - 1
     rows = ssl4eo_index.set_index("patch_id")
     # August S2 and September S1: two seasons, one download window, one pair.
     assert "_20200903T004317_" in rows.loc["0000002_20200813", "s1_name"]
@@ -161,19 +163,83 @@ def test_ssl4eo_pairs_the_scenes_of_each_window(ssl4eo_index: pd.DataFrame) -> N
     assert (ssl4eo_index["split"] == "train").all()
 
 
-def test_ssl4eo_footprint_is_the_raster_bounds_in_degrees(
+def test_ssl4eo_fixture_is_georeferenced_as_the_download_script_writes(
+    ssl4eo_root: Path,
+) -> None:
+    """Every band of a scene has the scene's corners and an origin shifted left and up by
+    half of its own pixel; '+proj=latlong' reads as EPSG:4326; S1 has its own corners."""
+    import rasterio
+
+    scene = sorted((ssl4eo_root / "s2a" / "0000001").iterdir())[0]
+    with rasterio.open(scene / "B2.tif") as b2, rasterio.open(scene / "B1.tif") as b1:
+        assert b2.crs.to_epsg() == b1.crs.to_epsg() == 4326
+        assert (b2.shape, b1.shape) == ((264, 264), (44, 44))
+        shift = (b1.res[0] - b2.res[0]) / 2  # half of 60 m less half of 10 m, in degrees
+        assert b1.bounds.left == pytest.approx(b2.bounds.left - shift, abs=1e-12)
+        assert b1.bounds.top == pytest.approx(b2.bounds.top + (b1.res[1] - b2.res[1]) / 2,
+                                              abs=1e-12)  # fmt: skip
+        assert abs(b1.bounds.left - b2.bounds.left) > 1e-4  # farther than the old tolerance
+    s1 = sorted((ssl4eo_root / "s1" / "0000001").iterdir())[0]
+    with rasterio.open(s1 / "VV.tif") as vv, rasterio.open(scene / "B2.tif") as b2:
+        assert vv.dtypes[0] == "float32" and vv.shape == (264, 264)
+        assert vv.bounds != b2.bounds
+
+
+def test_ssl4eo_fixture_spans_continents() -> None:
+    """Locations for global land cover: both hemispheres, east and west, six continents."""
+    lons = [v[0] for v in SSL4EO_LOCATIONS.values()]
+    lats = [v[1] for v in SSL4EO_LOCATIONS.values()]
+    assert len(SSL4EO_LOCATIONS) >= 5 and min(lons) < -50 and max(lons) > 100
+    assert min(lats) < -30 and max(lats) > 40
+
+
+def test_ssl4eo_footprint_is_the_10m_bounds_in_degrees(
     ssl4eo_index: pd.DataFrame, ssl4eo_root: Path
 ) -> None:
     import rasterio
 
     row = ssl4eo_index.set_index("patch_id").loc["0000001_20210525"]
-    with rasterio.open(Path(row.s2_dir) / "B4.tif") as src:
-        assert src.crs.to_epsg() == 4326 and src.shape == (264, 264)
+    with rasterio.open(Path(row.s2_dir) / "B2.tif") as src:
         assert row.geometry.bounds == pytest.approx(tuple(src.bounds), abs=1e-12)
     assert row.utm_epsg == 32632  # 9 degrees east: UTM zone 32
     width, height = row.utm_lrx - row.utm_ulx, row.utm_uly - row.utm_lry
-    assert height == pytest.approx(2637, abs=5)  # 264 px of 1/111,319 degree, north-south
-    assert width == pytest.approx(2640 * np.cos(np.radians(45.5)), rel=0.01)  # east-west
+    # 2,640 m, less what the crop to 44 px of the sampled 60 m band trims (0-2 px of 60 m)
+    assert 2520 < height < 2645 and 2520 < width < 2645
+    assert width == pytest.approx(height, rel=1e-3)  # a square on the ground
+
+
+def _rewrite_shifted(path: Path, east_m: float) -> None:
+    """Rewrite a band with its footprint moved `east_m` metres east."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        profile, values, bounds = src.profile, src.read(1), src.bounds
+    lat = (bounds.bottom + bounds.top) / 2
+    shift = east_m / (111_320 * np.cos(np.radians(lat)))
+    profile["transform"] = rasterio.Affine.translation(shift, 0) @ profile["transform"]
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values, 1)
+
+
+def test_ssl4eo_band_off_its_scene_is_named(ssl4eo_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ssl4eo"
+    shutil.copytree(ssl4eo_root, root)
+    scene = sorted((root / "s2a" / "0000004").iterdir())[1]
+    _rewrite_shifted(scene / "B9.tif", 400)  # it lay 25 m west of B2 already
+    with pytest.raises(InputError, match=r"B9.tif: raster bounds .* lie 37\d m from those "
+                       r"of B2.tif .*half the scene's coarsest pixel, 29 m"):  # fmt: skip
+        build_index("ssl4eo-s12", tmp_path / "x.parquet", root=root)
+
+
+def test_ssl4eo_s1_off_the_s2_footprint_is_named(ssl4eo_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ssl4eo"
+    shutil.copytree(ssl4eo_root, root)
+    scene = sorted((root / "s1" / "0000005").iterdir())[2]
+    for band in ("VV", "VH"):
+        _rewrite_shifted(scene / f"{band}.tif", 500)
+    with pytest.raises(InputError, match=r"VV.tif: S1 footprint .* lies [45]\d\d m from the "
+                       r"S2 footprint of 20201201T171701_.*/B2.tif .*more than 150 m"):  # fmt: skip
+        build_index("ssl4eo-s12", tmp_path / "x.parquet", root=root)
 
 
 def test_ssl4eo_band_with_wrong_resolution_is_named(ssl4eo_root: Path, tmp_path: Path) -> None:

@@ -61,6 +61,12 @@ def run(args: argparse.Namespace) -> None:
         **{name: getattr(args, name) for name in options},
     )
     say(f"indexed {count} pairs into {args.out} in {since(start)}")
+    if args.skip_bad:
+        from csmoe.index.table import skipped_line
+
+        skipped = skipped_line(args.out)
+        if skipped:
+            say(skipped)
     line = split_counts_line(args.out)
     if line:
         say(line)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from csmoe.errors import InputError
 from csmoe.index.kinds import KINDS, ROOT_KEYS
-from csmoe.index.table import finalize, write_index, write_skipped
+from csmoe.index.table import finalize, skipped_summary, write_index, write_skipped
 
 __all__ = ["KINDS", "build_index"]
 
@@ -28,7 +28,9 @@ def build_index(
 
     `roots_and_options`: the kind's roots (``s1_root``, ``root`` ...) and options
     (``s2_product``, ``cloud_threshold``), see `kinds`; None values are left out. With
-    `skip_bad`, bad patches are listed in ``<out>.skipped.tsv`` instead of failing.
+    `skip_bad`, bad patches are listed in ``<out>.skipped.tsv`` instead of failing (also
+    when every patch was bad: the list is written, then an `InputError` names the most
+    common reason).
     `non_finite` is the policy for NaN or infinite pixels (`csmoe.finite`). Paths in the
     index (``s1_dir``, ``s2_dir``, ``reference_map``) are absolute.
     """
@@ -51,8 +53,11 @@ def build_index(
     module, function = spec.reader.split(":")
     frame, skipped = getattr(importlib.import_module(module), function)(**arguments)
     source = arguments.get("root") or arguments.get("s2_root") or kind
-    index = finalize(frame, source)
     if skip_bad:
         write_skipped(skipped, out)
+    if frame.empty:  # readers return no pairs only when every item was skipped
+        why = skipped_summary(skipped, out) if skipped else "the archive holds no pair"
+        raise InputError(source, f"nothing to index: {why}")
+    index = finalize(frame, source)
     write_index(index, out)
     return len(index)

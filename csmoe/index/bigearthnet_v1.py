@@ -272,8 +272,8 @@ def index_bigearthnet_v1(
         raise InputError(*claimed_twice[0][2:])
     skipped += claimed_twice
     frame = pd.DataFrame.from_records(records)
-    if frame.empty:
-        raise InputError(s1_root, "every patch was skipped: nothing to index")
+    if frame.empty:  # every patch was skipped: the caller lists them and stops
+        return frame, skipped
     if maps is not None:
         found = int(frame["reference_map"].notna().sum())
         print(f"bigearthnet-v1: reference maps for {found} of {len(frame)} pairs "

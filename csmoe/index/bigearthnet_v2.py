@@ -194,8 +194,8 @@ def index_bigearthnet_v2(
     records, skipped = collect(
         reader, rows, [r[0] for r in rows], skip_bad=skip_bad, workers=workers
     )
-    if not records:
-        raise InputError(root, "every patch was skipped: nothing to index")
+    if not records:  # every patch was skipped: the caller lists them and stops
+        return pd.DataFrame(), skipped
     frame = pd.DataFrame.from_records(records)
     meta = table.set_index("patch_id").loc[frame["patch_id"]].reset_index()
     frame["s1_time"] = names.acquisition_times(frame["s1_name"])

@@ -267,8 +267,8 @@ def index_ssl4eo_s12_zarr(
         reader, items, names, skip_bad=skip_bad, workers=workers, names_are_ids=False
     )
     records = [record for result in results for record in result["records"]]
-    if not records:
-        raise InputError(root, "every file was skipped: nothing to index")
+    if not records:  # every file was skipped: the caller lists them and stops
+        return pd.DataFrame(), skipped
     return pd.DataFrame.from_records(records), skipped
 
 

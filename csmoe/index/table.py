@@ -27,6 +27,8 @@ Columns (every index has all of them; unknown values are null):
 from __future__ import annotations
 
 import os
+import re
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
@@ -117,6 +119,32 @@ def write_skipped(skipped: list[Skipped], out: str | os.PathLike[str]) -> None:
     table = pd.DataFrame(sorted(skipped), columns=["patch_id", "item", "file", "reason"])
     with atomic_path(skipped_path(out)) as tmp:
         table.to_csv(tmp, sep="\t", index=False)
+
+
+def skipped_summary(skipped: list[Skipped], out: str | os.PathLike[str]) -> str:
+    """How many items were skipped, where they are listed, and the most common reason
+    (reasons that differ only in numbers count as one; the first of them is shown)."""
+
+    def kind(item: Skipped) -> str:
+        return re.sub(r"\d+(\.\d+)?", "#", f"{Path(item[2]).name}: {item[3]}")
+
+    counts = Counter(kind(item) for item in skipped)
+    common, count = counts.most_common(1)[0]
+    example = next(item for item in skipped if kind(item) == common)
+    reason = f"{Path(example[2]).name}: {example[3]}"
+    return (f"{len(skipped)} item(s) skipped, listed in {skipped_path(out)}; most common "
+            f"reason ({count} of {len(skipped)}): {reason}")  # fmt: skip
+
+
+def skipped_line(out: str | os.PathLike[str]) -> str | None:
+    """`skipped_summary` of the skipped list beside the index `out`, if it lists any."""
+    path = skipped_path(out)
+    if not path.is_file():
+        return None
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    if table.empty:
+        return None
+    return skipped_summary(list(table.itertuples(index=False, name=None)), out)
 
 
 def read_index(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
