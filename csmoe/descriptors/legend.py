@@ -1,7 +1,8 @@
 """Raster legends as data: a CSV of ``code,symbol`` rows (plus optional columns).
 
 The legend CSV of the CORINE raster product (columns ``GRID_CODE``, ``CLC_CODE``, ...)
-is read as is: GRID_CODE is the raster value, CLC_CODE the class.
+is read as is: GRID_CODE is the raster value, CLC_CODE the class. Comma- and
+semicolon-separated files are both read (CLC legends come with either).
 
 A legend maps raster values to class symbols. Codes absent from the legend (other than
 the raster's nodata value) are an error, never silently dropped.
@@ -27,7 +28,7 @@ class Legend:
 def read_legend(path: str | os.PathLike[str]) -> Legend:
     path = Path(path)
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, sep=_separator(path))
     except FileNotFoundError:
         raise InputError(path, "legend file does not exist") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
@@ -43,6 +44,16 @@ def read_legend(path: str | os.PathLike[str]) -> Legend:
     if not pd.api.types.is_integer_dtype(table["code"]) or (table["code"] < 0).any():
         raise InputError(path, "legend codes must be non-negative integers")
     return Legend(tuple(int(c) for c in table["code"]), tuple(str(s) for s in table["symbol"]))
+
+
+def _separator(path: Path) -> str:
+    """``;`` when the header line is semicolon-separated, else ``,``."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            header = file.readline()
+    except OSError:
+        return ","  # the reader names the problem
+    return ";" if ";" in header and "," not in header else ","
 
 
 def write_legend(legend: Legend, path: str | os.PathLike[str]) -> None:
