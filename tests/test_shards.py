@@ -342,6 +342,62 @@ def test_ssl4eo_v11_pairs_are_sharded_as_centre_crops(
     assert (s1[:, 0] == rows[:, None]).all() and (s1[:, 1] == rows[:, None]).all()
 
 
+def _ssl4eo_v1_manifest(ssl4eo_root: Path, tmp_path: Path) -> Path:
+    """Every indexed SSL4EO-S12 v1 pair, in reverse patch order."""
+    from csmoe.index import build_index
+
+    build_index("ssl4eo-s12", tmp_path / "index.parquet", root=ssl4eo_root)
+    index = pd.read_parquet(tmp_path / "index.parquet")
+    manifest = index.iloc[::-1].assign(order=range(len(index)))
+    manifest.to_parquet(tmp_path / "manifest.parquet")
+    return tmp_path / "manifest.parquet"
+
+
+def test_ssl4eo_v1_pairs_are_sharded_as_centre_crops(ssl4eo_root: Path, tmp_path: Path) -> None:
+    """10 m bands and S1: the centre 120 of 264 px; 20 m and 60 m bands: the centre 60 of
+    132 and 20 of 44 px, upsampled by 2 and 6 as BigEarthNet's are; manifest band order."""
+    from archives import SSL4EO_S2_BANDS, ssl4eo_pixels
+
+    from csmoe.data.shard_format import ShardFile
+
+    manifest = pd.read_parquet(_ssl4eo_v1_manifest(ssl4eo_root, tmp_path))
+    out = tmp_path / "shards"
+    bands = ("B8A", "B02", "B01", "B12")
+    write_shards(tmp_path / "manifest.parquet", out, shard_size=8, workers=2, s2_bands=bands)
+    assert verify_shards(out) == len(manifest)
+    shard = ShardFile(out / "shard-00001.safetensors")
+    assert shard.patch_ids() == list(manifest["patch_id"][8:16])
+    s2, s1 = shard.read_rows("s2", np.arange(8)), shard.read_rows("s1", np.arange(8))
+    position = list(SSL4EO_S2_BANDS)
+    for row, stored_s2, stored_s1 in zip(manifest.iloc[8:16].itertuples(), s2, s1,
+                                         strict=True):  # fmt: skip
+        for stored, band in zip(stored_s2, bands, strict=True):
+            name = "B" + str(int(band[1:])) if band[1:].isdigit() else band
+            side = SSL4EO_S2_BANDS[name]
+            factor, start = 264 // side, 72 * side // 264
+            crop = ssl4eo_pixels(Path(row.s2_dir), position.index(name), side, s1=False)
+            crop = crop[start : start + 120 // factor, start : start + 120 // factor]
+            if factor > 1:
+                crop = np.clip(np.rint(upsample_bicubic(crop[None], factor)[0]), 0, 65535)
+            np.testing.assert_array_equal(stored, crop)
+        for index, stored in enumerate(stored_s1):  # VV, VH: float16 dB, S1's own centre
+            crop = ssl4eo_pixels(Path(row.s1_dir), index, 264, s1=True)[72:192, 72:192]
+            np.testing.assert_array_equal(stored, crop.astype(np.float16))
+
+
+def test_ssl4eo_v1_missing_band_is_named_at_sharding(ssl4eo_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "ssl4eo"
+    shutil.copytree(ssl4eo_root, root)
+    manifest = _ssl4eo_v1_manifest(root, tmp_path)
+    gone = Path(pd.read_parquet(manifest)["s2_dir"].iloc[3]) / "B11.tif"
+    gone.unlink()
+    with pytest.raises(InputError, match=f"{gone}: missing band file"):
+        write_shards(manifest, tmp_path / "shards", s2_bands=CSMAE_S2)
+    assert not (tmp_path / "shards").exists()
+
+
 def test_ssl4eo_v11_chunks_are_decoded_once_for_all_their_pairs(
     ssl4eo_v11_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -370,3 +426,15 @@ def test_ssl4eo_v11_chunks_are_decoded_once_for_all_their_pairs(
     # Two locations x four timestamps, one chunk per timestamp and file, each read once.
     assert len(reads) == 8 and set(reads.values()) == {1}
     assert {modality for modality, _ in reads} == {"S2L2A", "S1GRD"}
+
+
+def test_bench_ssl4eo_times_both_shard_readers(tmp_path: Path) -> None:
+    from csmoe.bench import run_benchmark
+
+    result = run_benchmark("ssl4eo", 6, tmp_path)
+    assert result["pairs"] == 6 and result["s2_bands"] == list(CSMAE_S2)
+    rates = [k for k in result if k.endswith("_pairs_per_s_per_core")]
+    assert len(rates) == 3 and all(result[k] > 0 for k in rates)
+    ratio = result["ssl4eo_v1_pairs_per_s_per_core"] / result["bigearthnet_v1_pairs_per_s_per_core"]
+    assert result["ssl4eo_vs_bigearthnet"] == pytest.approx(ratio)
+    assert list(tmp_path.iterdir()) == []  # its files are gone

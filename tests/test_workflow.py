@@ -9,9 +9,11 @@ import subprocess
 from pathlib import Path
 
 import browser
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from archives import write_ssl4eo_archive
 from geobench_archive import write_classification_task, write_segmentation_task
 from runner import BIN, REPO, load_yaml, snakemake
 
@@ -159,19 +161,25 @@ TINY_ARGS = ("--cores", "1", "--configfile", "tiny.yaml")
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
-    """The whole workflow, index to pretraining, on the six real examples, in a working
-    directory and from archive paths with spaces in their names (as users have them)."""
+    """The whole workflow, index to pretraining, on the six real examples and on an
+    SSL4EO-S12 v1 archive (GeoTIFF folders as its download script writes them), in a
+    working directory and from archive paths with spaces in their names (as users have
+    them)."""
     tmp_path = tmp_path_factory.mktemp("tiny run")
     s1_root, s2_root = extract_examples(tmp_path / "real archive")
+    write_ssl4eo_archive(tmp_path / "ssl4eo archive")
     tiny = load_yaml("config.yaml")
     tiny["archives"]["examples"] = {
         "kind": "bigearthnet-v1", "s1_root": str(s1_root), "s2_root": str(s2_root),
         "landcover": "labels",
     }  # fmt: skip
-    tiny["study"].update(archives=["examples"], sample=["examples"], shard=["examples"])
+    tiny["archives"]["ssl4eo"] = {"kind": "ssl4eo-s12", "root": str(tmp_path / "ssl4eo archive"),
+                                  "landcover": "none"}  # fmt: skip
+    both = ["examples", "ssl4eo"]  # copies below: strict YAML refuses aliases
+    tiny["study"].update(archives=list(both), sample=list(both), shard=list(both))
     tiny["index"]["threads"] = 1
     tiny["sampling"].update(size=2, climate_level="group", landcover_level="1")
-    tiny["pretrain"].update(archives=["examples"], samplers=["thematic_climatic"], steps=3,
+    tiny["pretrain"].update(archives=list(both), samplers=["thematic_climatic"], steps=3,
                             batch_size=2, checkpoint_every=2)  # fmt: skip
     tiny["pretrain"]["models"] = {"moe": {"preset": "csmoe_tiny", "variant": "SECD"}}
     tiny["pretrain"]["seeds"] = [0]
@@ -215,12 +223,38 @@ def test_end_to_end_run_on_a_tiny_config(tiny_run: Path) -> None:
     assert (tmp_path / "logs" / "pretrain" / "examples_thematic_climatic_moe_seed0.log").is_file()
     geobench = pd.read_csv(tmp_path / "results" / "study" / "geobench.csv")
     ours = geobench[geobench["source"] == "ours"]
-    assert list(ours["encoder"]) == ["examples/thematic_climatic/moe/seed0"]
+    assert list(ours["encoder"]) == ["examples/thematic_climatic/moe/seed0",
+                                     "ssl4eo/thematic_climatic/moe/seed0"]  # fmt: skip
     assert ours[["m-eurosat", "m-SA-crop-type"]].notna().all(axis=None)
     published = geobench.set_index("encoder").loc["CSMoE patch16"]
     assert (published["m-eurosat"], published["m-SA-crop-type"]) == (86.2, 38.6)
     rerun = snakemake(*TINY_ARGS, "--directory", str(tmp_path), "-n", cwd=tmp_path)
     assert "Nothing to be done" in rerun.stdout + rerun.stderr
+
+
+def test_tiny_run_shards_and_pretrains_on_ssl4eo_s12_v1(tiny_run: Path) -> None:
+    """SSL4EO-S12 v1 (unlabelled, GeoTIFF folders) through index, descriptors, sampling,
+    shards and pretraining."""
+    from csmoe.data.shard_format import ShardFile
+
+    results = tiny_run / "results"
+    index = pd.read_parquet(results / "index" / "ssl4eo.parquet")
+    assert len(index) == 23 and index["labels_19"].isna().all()
+    manifest = pd.read_parquet(results / "sample" / "ssl4eo" / "thematic_climatic.parquet")
+    assert len(manifest) == 2
+    shards = results / "shards" / "ssl4eo" / "thematic_climatic"
+    assert verify_shards(shards) == 2
+    shard = ShardFile(shards / "shard-00000.safetensors")
+    assert shard.patch_ids() == list(manifest.sort_values("order")["patch_id"])
+    s2, s1 = shard.read_rows("s2", np.arange(2)), shard.read_rows("s1", np.arange(2))
+    assert s2.shape == (2, 10, 120, 120) and s1.shape == (2, 2, 120, 120)
+    assert (s2 > 1000).all() and (s1 < 0).all()  # reflectance x 10,000; S1 in dB
+    assert (shard.read_rows("labels", np.arange(2)) == 0).all()  # unlabelled
+    run = results / "pretrain" / "ssl4eo" / "thematic_climatic" / "moe" / "seed0"
+    log = read_log(run / "log.jsonl")
+    assert [e["step"] for e in log] == [1, 2, 3]
+    assert all(np.isfinite(e["loss"]) for e in log)
+    assert (run / "encoder.safetensors").stat().st_size > 1000
 
 
 # What differs between two identical runs (README, "Outputs"): measured speed only.
@@ -257,9 +291,10 @@ def test_changing_alpha_reruns_only_the_thematic_climatic_sampling(tiny_run: Pat
     log = result.stdout + result.stderr
     assert result.returncode == 0, log
     samplings = re.findall(r"rule sample_manifest:.*?wildcards: ([^\n]*)", log, re.S)
-    assert samplings == ["archive=examples, sampler=thematic_climatic"], samplings
+    expected = [f"archive={a}, sampler=thematic_climatic" for a in ("examples", "ssl4eo")]
+    assert sorted(samplings) == expected, samplings
     shards = re.findall(r"rule write_shards:.*?wildcards: ([^\n]*)", log, re.S)
-    assert shards == ["archive=examples, sampler=thematic_climatic"], shards  # random kept
+    assert sorted(shards) == expected, shards  # random kept
 
 
 @pytest.mark.skipif(browser.chromium() is None, reason="needs chromium (.ci/run installs it)")
@@ -271,8 +306,9 @@ def test_report_renders_in_chromium(tiny_run: Path) -> None:
     dom = browser.dump_dom(report, tiny_run / "chromium-profile")
     for category in ("Descriptors", "Sampling", "Pretraining"):
         assert category in dom  # the report's application rendered its menu
-    # descriptors.png, sampling_map.png, sampling_distributions.png, the run's loss.png
-    assert browser.images_that_load(report, tiny_run / "browser") == (4, 4)
+    # descriptors.png, sampling_map.png, sampling_distributions.png, the run's loss.png,
+    # for each of the two archives
+    assert browser.images_that_load(report, tiny_run / "browser") == (8, 8)
 
 
 def test_config_readme_describes_every_schema_key() -> None:

@@ -11,6 +11,8 @@ Layout of a shard folder::
 
 Samples keep the manifest's selection order. Sentinel-2 20 m (and 60 m) bands are
 resampled to 10 m once, bicubically, and rounded back to integer reflectance; SSL4EO-S12
+v1 pairs (GeoTIFF folders of 264 px at 10 m) are read as their centre 120 px, the coarser
+bands cropped on their own grid and then resampled (`ssl4eo_patch`); SSL4EO-S12
 v1.1 pairs (264 px at 10 m) are cropped to their centre 120 px, a zarr file at a time
 into a temporary crop cache beside the output (`zarr_patch`; it holds as many bytes as
 the shards of those pairs, and is removed when the shards are written); Sentinel-1
@@ -46,6 +48,7 @@ from csmoe.data.shard_format import (
     shard_metadata,
     shard_problem,
 )
+from csmoe.data.ssl4eo_patch import is_ssl4eo_v1, read_ssl4eo_pair
 from csmoe.data.zarr_patch import CropCache, fill_from_file
 from csmoe.errors import InputError
 from csmoe.parallel import process_pool
@@ -136,12 +139,15 @@ def _shard_tensors(
 
 
 def _read(row, s2_bands: tuple[str, ...], non_finite: str, crops: CropCache | None) -> PairArrays:
-    """A manifest row's pixels: GeoTIFF folders (BigEarthNet), or the crop cache filled
-    from zarr zip files (SSL4EO-S12 v1.1), at the row's manifest position."""
+    """A manifest row's pixels: GeoTIFF folders (BigEarthNet; SSL4EO-S12 v1, centre
+    crops), or the crop cache filled from zarr zip files (SSL4EO-S12 v1.1), at the row's
+    manifest position."""
     if _is_zarr(row.s2_dir):
         position = row.Index
         s2, s1 = crops.array("s2")[position], crops.array("s1")[position]
         return PairArrays(s2.astype(np.float32), s1.astype(np.float32), None)
+    if is_ssl4eo_v1(row.s2_name):
+        return read_ssl4eo_pair(row.s2_dir, row.s1_dir, s2_bands, non_finite=non_finite)
     ref_path = row.reference_map if isinstance(row.reference_map, str) else None
     return read_pair(row.s2_dir, row.s2_name, row.s1_dir, row.s1_name, ref_path, s2_bands,
                      non_finite=non_finite)  # fmt: skip
