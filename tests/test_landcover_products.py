@@ -61,7 +61,8 @@ def test_corine_legend_nodata_row_counts_against_coverage(tmp_path: Path) -> Non
     to_utm = pyproj.Transformer.from_crs(3035, 32634, always_xy=True)
     x, y = to_utm.transform(4_502_000, 3_498_000)
     index = pd.DataFrame({"patch_id": ["corner"], "utm_epsg": 32634, "utm_ulx": [x - 600],
-                          "utm_uly": [y + 600], "utm_lrx": [x + 600], "utm_lry": [y - 600]})  # fmt: skip
+                          "utm_uly": [y + 600], "utm_lrx": [x + 600],
+                          "utm_lry": [y - 600]})  # fmt: skip
     frame = landcover.from_raster(index, raster, read_legend(legend_path))
     assert 0.6 < frame["landcover_valid"].iloc[0] < 0.9
 
@@ -77,6 +78,33 @@ def test_signed_and_wide_rasters_classify_by_value(tmp_path: Path) -> None:
         quads = np.array([[[0, 200], [200, 200], [200, 0], [0, 0]]], float)
         result = zonal.class_counts(path, quads, {5: 0, 7: 1}, 2)
         assert result.counts.tolist() == [[2, 1]] and result.pixels.tolist() == [4], dtype
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16"])
+def test_large_footprints_across_the_raster_edge_equal_rasterstats(tmp_path: Path, dtype) -> None:
+    """10 m rasters, 2.64 km footprints from another UTM zone (rotated), some across the
+    raster's edge: class counts as rasterstats counts them, the outside as no data."""
+    from rasterstats import zonal_stats
+
+    rng = np.random.default_rng(5)
+    values = np.repeat(np.repeat(rng.integers(1, 9, (60, 60)), 16, 0), 16, 1).astype(dtype)
+    raster = tmp_path / f"{dtype}.tif"
+    with rasterio.open(raster, "w", driver="GTiff", width=960, height=960, count=1,
+                       dtype=dtype, crs="EPSG:32633", nodata=0,
+                       transform=from_origin(800_000, 5_000_000, 10, 10)) as dst:  # fmt: skip
+        dst.write(values, 1)
+    to_lonlat = pyproj.Transformer.from_crs(32633, 4326, always_xy=True)
+    points = [to_lonlat.transform(800_000 + x, 5_000_000 - y)
+              for x, y in ((4800, 4800), (300, 3000), (9400, 9000), (2000, 200))]  # fmt: skip
+    index = lonlat_index(points)
+    quads = zonal.footprint_quads(index, "EPSG:32633")
+    result = zonal.class_counts(raster, quads, {v: v - 1 for v in range(1, 9)}, 8,
+                                outside="nodata")  # fmt: skip
+    theirs = zonal_stats(list(shapely.polygons(quads)), str(raster), categorical=True, nodata=0)
+    expected = np.array([[s.get(v, 0) for v in range(1, 9)] for s in theirs])
+    np.testing.assert_array_equal(result.counts, expected)
+    assert (result.counts.sum(axis=1)[1:] < result.pixels[1:]).all()  # across the edge
+    assert result.counts.sum(axis=1)[0] == result.pixels[0] > 60_000
 
 
 POINTS = [(12.0, 41.7), (-47.9, -15.8), (77.2, 28.6), (-99.1, 19.4), (151.2, -33.9)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 # name -> default size (footprints, patches or batch) of each benchmark module.
 SIZES = {"descriptors": 20_000, "sampling": 100_000, "synth": 2_000, "loader": 256, "model": 8,
-         "profile": 8, "zarr": 256, "ssl4eo": 300}  # fmt: skip
+         "profile": 8, "zarr": 256, "ssl4eo": 300, "worldcover": 250_000}  # fmt: skip
 
 
 def run_benchmark(name: str, n: int | None, workdir: Path, seed: int = 0,

@@ -65,36 +65,59 @@ def footprint_quads(index: pd.DataFrame, crs) -> np.ndarray:
 
 def lookup_table(src: rasterio.DatasetReader, class_of_value: dict[int, int]) -> Classify:
     """A function from raster values to class indices: the legend's class, NODATA_CLASS
-    for the declared nodata value, UNKNOWN_CLASS for any other value.
+    for the declared nodata value, UNKNOWN_CLASS for any other value."""
+    return ValueLookup.of(src, class_of_value, NODATA_CLASS, UNKNOWN_CLASS, np.int16)
 
-    8- and 16-bit rasters (signed or not) use a dense table over the whole value range;
-    wider ones look values up in the sorted legend codes, so memory stays that of the
-    legend whatever the data type."""
-    dtype = np.dtype(src.dtypes[0])
-    if not np.issubdtype(dtype, np.integer):
-        raise InputError(src.name, f"expected an integer class raster, found {dtype}")
-    info = np.iinfo(dtype)
-    mapping = {v: c for v, c in class_of_value.items() if info.min <= v <= info.max}
-    nodata = src.nodata
-    if nodata is not None and float(nodata).is_integer() and info.min <= nodata <= info.max:
-        mapping[int(nodata)] = NODATA_CLASS
-    if dtype.itemsize <= 2:
-        table = np.full(int(info.max) - int(info.min) + 1, UNKNOWN_CLASS, dtype=np.int16)
-        for value, cls in mapping.items():
-            table[value - int(info.min)] = cls
-        if info.min == 0:
-            return lambda values: table[values]
-        return lambda values: table[values.astype(np.int32) - int(info.min)]
-    codes = np.array(sorted(mapping), dtype=dtype)
-    classes = np.array([mapping[c] for c in sorted(mapping)] + [UNKNOWN_CLASS], dtype=np.int16)
 
-    def classify(values: np.ndarray) -> np.ndarray:
-        at = np.searchsorted(codes, values)
-        hit = at < len(codes)
-        hit[hit] = codes[at[hit]] == values[hit]
-        return classes[np.where(hit, at, len(codes))]
+@dataclass(frozen=True)
+class ValueLookup:
+    """Raster values to ``mapping[value]``, `nodata` for the declared nodata value
+    (whatever its sign), `default` for any other value.
 
-    return classify
+    8- and 16-bit rasters (signed or not) use a `dense` table over the whole value range,
+    indexed by the value's bits with the sign bit flipped (value - minimum, without a
+    wider copy); wider ones look values up in the sorted mapped values, so memory stays
+    that of the legend whatever the data type."""
+
+    dense: np.ndarray | None
+    codes: np.ndarray | None  # wide rasters: sorted values, and their outputs + default
+    outputs: np.ndarray | None
+    signed: bool
+
+    @classmethod
+    def of(cls, src, mapping: dict[int, int], nodata: int, default: int, dtype) -> ValueLookup:
+        kind = np.dtype(src.dtypes[0])
+        if not np.issubdtype(kind, np.integer):
+            raise InputError(src.name, f"expected an integer class raster, found {kind}")
+        info = np.iinfo(kind)
+        table = {v: c for v, c in mapping.items() if info.min <= v <= info.max}
+        declared = src.nodata
+        inside = declared is not None and info.min <= declared <= info.max
+        if inside and float(declared).is_integer():
+            table[int(declared)] = nodata
+        if kind.itemsize <= 2:
+            dense = np.full(1 << (8 * kind.itemsize), default, dtype=dtype)
+            for value, out in table.items():
+                dense[value - int(info.min)] = out
+            return cls(dense, None, None, info.min < 0)
+        codes = np.array(sorted(table), dtype=kind)
+        outputs = np.array([table[c] for c in sorted(table)] + [default], dtype=dtype)
+        return cls(None, codes, outputs, info.min < 0)
+
+    def index(self, values: np.ndarray) -> np.ndarray:
+        """Positions of 8- or 16-bit `values` in the dense table."""
+        if not self.signed:
+            return values
+        unsigned = np.dtype(f"u{values.dtype.itemsize}")
+        return values.view(unsigned) ^ unsigned.type(1 << (8 * values.dtype.itemsize - 1))
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        if self.dense is not None:
+            return self.dense[self.index(values)]
+        at = np.searchsorted(self.codes, values)
+        hit = at < len(self.codes)
+        hit[hit] = self.codes[at[hit]] == values[hit]
+        return self.outputs[np.where(hit, at, len(self.codes))]
 
 
 def row_runs(corners: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,6 +147,8 @@ def read_window(
     src: rasterio.DatasetReader, row0: int, col0: int, height: int, width: int, fill: int
 ) -> np.ndarray:
     """A window that may reach past the raster's edge; the outside is `fill`."""
+    if row0 >= 0 and col0 >= 0 and row0 + height <= src.height and col0 + width <= src.width:
+        return src.read(1, window=Window(col0, row0, width, height))
     out = np.full((height, width), fill, dtype=src.dtypes[0])
     r0, c0 = max(row0, 0), max(col0, 0)
     r1, c1 = min(row0 + height, src.height), min(col0 + width, src.width)
@@ -164,7 +189,9 @@ def class_counts(
             first = int(np.flatnonzero(beyond)[0])
             who = f"patch {names[first]}" if names is not None else f"footprint {first}"
             raise InputError(raster, f"{who} lies outside the raster ({beyond.sum()} in all)")
-        classify = lookup_table(src, class_of_value)
+        # Histogram bins straight from raster values: classes, then nodata, then unknown.
+        to_bins = ValueLookup.of(src, class_of_value, n_classes, n_classes + 1,
+                                 np.uint8 if n_classes + 3 <= 256 else np.uint16)  # fmt: skip
         counts = np.zeros((len(quads), n_classes), dtype=np.int64)
         pixels = np.zeros(len(quads), dtype=np.int64)
         centred = np.zeros(len(quads), dtype=bool)
@@ -178,67 +205,132 @@ def class_counts(
         for group in np.split(order, starts[1:]) if len(order) else []:
             per_batch = max(1, GROUP_PIXELS // int(size[group].max()) ** 2)
             for part in np.array_split(group, -(-len(group) // per_batch)):
-                _count_group(src, raster, classify, pix, row0, col0, size, part,
+                _count_group(src, raster, to_bins, pix, row0, col0, row1, col1, part,
                              counts, pixels, centred)  # fmt: skip
     return ClassCounts(counts, pixels, centred)
 
 
-def _count_group(src, raster, classify, pix, row0, col0, size, ids, counts, pixels,
+def _count_group(src, raster, to_bins, pix, row0, col0, row1, col1, ids, counts, pixels,
                  centred) -> None:  # fmt: skip
+    """Histograms of one group's footprints over one window of the raster."""
     n_classes = counts.shape[1]
-    span = int(size[ids].max())
     r_lo, c_lo = int(row0[ids].min()), int(col0[ids].min())
-    height = int(row0[ids].max()) - r_lo + span
-    width = int(col0[ids].max()) - c_lo + span
-    values = read_window(src, r_lo, c_lo, height, width, 0)
-    bins = _bins(classify(values), n_classes, src, r_lo, c_lo)
-    unknown = n_classes + 1  # bins: classes, then nodata, unknown, not in the footprint
-    outside = n_classes + 2
-    offsets = np.arange(span)
-    row = row0[ids, None] + offsets[None, :]  # (n, span) pixel rows
-    col = col0[ids, None] + offsets[None, :]  # (n, span) pixel columns
-    lo, hi = row_runs(pix[ids], row + 0.5)
-    centre_x = col[:, None, :] + 0.5
-    member = (centre_x >= lo[..., None]) & (centre_x <= hi[..., None])  # (n, span, span)
-    empty = ~member.any(axis=(1, 2))
-    if empty.any():
-        centre = pix[ids[empty]].mean(axis=1)
-        member[empty] = (col[empty, None, :] == np.floor(centre[:, 0, None, None])) & (
-            row[empty, :, None] == np.floor(centre[:, 1, None, None])
+    values = read_window(src, r_lo, c_lo, int(row1[ids].max()) - r_lo,
+                         int(col1[ids].max()) - c_lo, 0)  # fmt: skip
+    local = pix[ids] - np.array([c_lo, r_lo], dtype=np.float64)
+    tops, lefts = row0[ids] - r_lo, col0[ids] - c_lo
+    heights, widths = row1[ids] - row0[ids], col1[ids] - col0[ids]
+    n_bins = n_classes + 2  # classes, then nodata (n_classes), unknown (n_classes + 1)
+    inside = _edge_as_nodata(None, n_classes, src, r_lo, c_lo, values.shape)
+    raw = False
+    if max(heights.max(), widths.max()) <= SMALL:
+        bins = _bins(to_bins, values, n_classes, src, r_lo, c_lo)
+        span = int(max(heights.max(), widths.max()))
+        hist = _small_histograms(bins, local, tops, lefts, span, n_bins)
+    else:
+        # 8-bit rasters: histograms of the raw values, mapped to bins once per footprint.
+        raw = inside and to_bins.dense is not None and len(to_bins.dense) == 256
+        bins = to_bins.index(values) if raw else _bins(to_bins, values, n_classes, src, r_lo,
+                                                       c_lo)  # fmt: skip
+        runs = row_runs(local, tops[:, None] + np.arange(heights.max()) + 0.5)
+        hist = np.stack([
+            _large_histogram(bins, runs[0][i], runs[1][i], tops[i], lefts[i], heights[i],
+                             widths[i], 256 if raw else n_bins)
+            for i in range(len(ids))
+        ])  # fmt: skip
+        if raw:
+            hist = hist @ (to_bins.dense[:, None] == np.arange(n_bins)).astype(np.int64)
+    empty = hist.sum(axis=1) == 0
+    if raw and (empty.any() or hist[:, n_classes + 1].any()):
+        bins = _bins(to_bins, values, n_classes, src, r_lo, c_lo)  # for the checks below
+    for i in np.flatnonzero(empty):  # no pixel centre inside: the pixel of its centre
+        x, y = np.floor(local[i].mean(axis=0)).astype(int)
+        hist[i, bins[y, x]] = 1
+        centred[ids[i]] = True
+    if hist[:, n_classes + 1].any():
+        i = int(np.flatnonzero(hist[:, n_classes + 1])[0])
+        mask = _member_mask(local[i], tops[i], lefts[i], heights[i], widths[i])
+        view = bins[tops[i] : tops[i] + heights[i], lefts[i] : lefts[i] + widths[i]]
+        r, c = (
+            np.argwhere(mask & (view == n_classes + 1))[0]
+            if not empty[i]
+            else (np.floor(local[i].mean(axis=0)).astype(int)[::-1] - (tops[i], lefts[i]))
         )
-        centred[ids[empty]] = True
-    if span <= SMALL:  # many small footprints: one vectorised histogram
-        tiles = bins[(row - r_lo)[:, :, None], (col - c_lo)[:, None, :]]
-        keys = np.where(member, tiles, outside).astype(np.int64)
-        keys += np.arange(len(ids))[:, None, None] * (outside + 1)
-        hist = np.bincount(keys.ravel(), minlength=len(ids) * (outside + 1))
-        hist = hist.reshape(len(ids), outside + 1)
-    else:  # large footprints: one view of the window each, no gathered copies
-        hist = np.empty((len(ids), outside + 1), dtype=np.int64)
-        for i, (r, c) in enumerate(zip(row0[ids] - r_lo, col0[ids] - c_lo, strict=True)):
-            view = bins[r : r + span, c : c + span]
-            hist[i] = np.bincount(np.where(member[i], view, outside).ravel(),
-                                  minlength=outside + 1)  # fmt: skip
-    if hist[:, unknown].any():
-        i = int(np.flatnonzero(hist[:, unknown])[0])
-        r, c = row0[ids[i]] - r_lo, col0[ids[i]] - c_lo
-        view = bins[r : r + span, c : c + span]
-        where = np.argwhere(member[i] & (view == unknown))[0]
-        value = values[r + where[0], c + where[1]]
+        value = values[tops[i] + r, lefts[i] + c]
         raise InputError(raster, f"pixel value {int(value)} is not in the legend")
     counts[ids] = hist[:, :n_classes]
-    pixels[ids] = hist[:, :outside].sum(axis=1)
+    pixels[ids] = hist.sum(axis=1)
 
 
-def _bins(classes: np.ndarray, n_classes: int, src, row0: int, col0: int) -> np.ndarray:
-    """Histogram bins of a window's classes (0..n-1 classes, n nodata, n+1 unknown),
-    pixels beyond the raster's edge as nodata."""
-    bins = np.where(classes >= 0, classes, np.where(classes == NODATA_CLASS, n_classes,
-                                                    n_classes + 1))  # fmt: skip
-    bins = bins.astype(np.uint8 if n_classes + 3 <= 256 else np.int16)
-    r_in = slice(max(-row0, 0), max(src.height - row0, 0))
-    c_in = slice(max(-col0, 0), max(src.width - col0, 0))
-    edge = np.ones(bins.shape, dtype=bool)
-    edge[r_in, c_in] = False
-    bins[edge] = n_classes
+def _member_mask(corners: np.ndarray, top: int, left: int, height: int, width: int):
+    """(height, width) pixels of a box whose centre lies in the quad `corners`."""
+    lo, hi = row_runs(corners[None], (top + np.arange(height) + 0.5)[None])
+    centre_x = left + np.arange(width) + 0.5
+    return (centre_x >= lo[0, :, None]) & (centre_x <= hi[0, :, None])
+
+
+def _small_histograms(bins, corners, tops, lefts, span: int, n_bins: int) -> np.ndarray:
+    """Many small footprints at once: one gathered (n, span, span) stack, one bincount."""
+    offsets = np.arange(span)
+    row, col = tops[:, None] + offsets, lefts[:, None] + offsets  # (n, span)
+    lo, hi = row_runs(corners, row + 0.5)
+    centre_x = col[:, None, :] + 0.5
+    member = (centre_x >= lo[..., None]) & (centre_x <= hi[..., None])
+    member &= (row[:, :, None] < bins.shape[0]) & (col[:, None, :] < bins.shape[1])
+    row, col = np.minimum(row, bins.shape[0] - 1), np.minimum(col, bins.shape[1] - 1)
+    tiles = bins[row[:, :, None], col[:, None, :]].astype(np.int64)
+    keys = np.where(member, tiles + np.arange(len(tops))[:, None, None] * (n_bins + 1), -1)
+    hist = np.bincount(keys[member], minlength=len(tops) * (n_bins + 1))
+    return hist.reshape(len(tops), n_bins + 1)[:, :n_bins]
+
+
+def _large_histogram(bins, lo, hi, top, left, height, width, n_bins: int) -> np.ndarray:
+    """One large footprint (its row runs `lo`, `hi`, `row_runs`): the histogram of its
+    bounding box, less the slivers of each pixel row outside the quad (few pixels for the
+    nearly axis-aligned squares of an index), so each pixel of the box is read once,
+    without a mask."""
+    box = bins[top : top + height, left : left + width]
+    hist = np.bincount(box.ravel(), minlength=n_bins)
+    # Columns whose centre is inside: ceil(lo - 0.5) .. floor(hi - 0.5), box-relative.
+    first = np.clip(np.ceil(lo[:height] - 0.5) - left, 0, width).astype(np.int64)
+    last = np.clip(np.floor(hi[:height] - 0.5) - left, -1, width - 1).astype(np.int64)
+    first = np.where(last < first, width, first)  # a row the quad misses: all outside
+    last = np.where(last < first, width - 1, last)
+    left_len, right_len = first, width - 1 - last
+    rows = np.arange(height)
+    outside = np.concatenate([
+        _runs(rows * width, left_len), _runs(rows * width + last + 1, right_len)
+    ])  # fmt: skip
+    if len(outside):
+        hist -= np.bincount(box.ravel()[outside], minlength=n_bins)
+    return hist
+
+
+def _runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Flat positions start, start + 1, ... of each run (lengths >= 0)."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    begin = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return begin + np.arange(total)
+
+
+def _bins(to_bins: ValueLookup, values, n_classes: int, src, row0: int, col0: int):
+    bins = to_bins(values)
+    _edge_as_nodata(bins, n_classes, src, row0, col0, bins.shape)
     return bins
+
+
+def _edge_as_nodata(bins, nodata: int, src, row0: int, col0: int, shape) -> bool:
+    """Pixels of a window beyond the raster's edge become the `nodata` bin (when `bins`
+    are given); whether the window lies wholly inside the raster."""
+    height, width = shape
+    if row0 >= 0 and col0 >= 0 and row0 + height <= src.height and col0 + width <= src.width:
+        return True
+    if bins is not None:
+        r_in = slice(max(-row0, 0), max(src.height - row0, 0))
+        c_in = slice(max(-col0, 0), max(src.width - col0, 0))
+        edge = np.ones(bins.shape, dtype=bool)
+        edge[r_in, c_in] = False
+        bins[edge] = nodata
+    return False
