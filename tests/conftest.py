@@ -4,7 +4,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from archives import write_ssl4eo_archive, write_ssl4eo_v11_archive, write_v2_archive
+from archives import (
+    SSL4EO_LOCATIONS,
+    write_ssl4eo_archive,
+    write_ssl4eo_v11_archive,
+    write_v2_archive,
+)
+from landcover_products import write_worldcover_tiles
 
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT, extract_examples
 
@@ -40,6 +46,14 @@ def ssl4eo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ssl4eo") / "SSL4EO-S12"
     write_ssl4eo_archive(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def worldcover_tiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ESA WorldCover tiles under every location of the SSL4EO-S12 fixture."""
+    folder = tmp_path_factory.mktemp("worldcover") / "ESA WorldCover 2021"
+    write_worldcover_tiles(folder, [(lon, lat) for lon, lat, *_ in SSL4EO_LOCATIONS.values()])
+    return folder
 
 
 @pytest.fixture(scope="session")

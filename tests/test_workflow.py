@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from archives import write_ssl4eo_archive
+from archives import SSL4EO_LOCATIONS, write_ssl4eo_archive
 from geobench_archive import write_classification_task, write_segmentation_task
+from landcover_products import write_worldcover_tiles
 from runner import BIN, REPO, load_yaml, snakemake
 
 from csmoe import config as csmoe_config
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT, extract_examples
 from csmoe.data.shards import verify_shards
+from csmoe.descriptors import worldcover
 from csmoe.errors import InputError
 from csmoe.training.logbook import read_log
 
@@ -77,16 +79,18 @@ def test_dry_run_of_the_demo_config(tmp_path: Path) -> None:
 
 @pytest.fixture
 def study_on_fixtures(
-    examples: Path, v2_root: Path, ssl4eo_root: Path, corine: tuple[Path, Path], tmp_path: Path
-) -> Path:
-    """config/study.yaml with its archives and CORINE raster replaced by fixtures."""
+    examples: Path, v2_root: Path, ssl4eo_root: Path, corine: tuple[Path, Path],
+    worldcover_tiles: Path, tmp_path: Path,
+) -> Path:  # fmt: skip
+    """config/study.yaml with its archives and land-cover products replaced by fixtures."""
     study = load_yaml("study.yaml")
     study["archives"]["bigearthnet_v1"].update(
         s1_root=str(examples / S1_ROOT), s2_root=str(examples / S2_ROOT)
     )
     study["archives"]["bigearthnet_v2"]["root"] = str(v2_root)
     study["archives"]["ssl4eo_s12"]["root"] = str(ssl4eo_root)
-    study["descriptors"].update(corine_raster=str(corine[0]), corine_legend=str(corine[1]))
+    study["descriptors"].update(corine_raster=str(corine[0]), corine_legend=str(corine[1]),
+                                worldcover_tiles=str(worldcover_tiles))  # fmt: skip
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(study))
     return path
@@ -107,6 +111,7 @@ def test_dry_run_of_the_study_config_on_fixtures(
         assert f"results/sample/bigearthnet_v2/{sampler}.parquet" in log
     assert "results/report/ssl4eo_s12/sampling_map.png" in log
     assert "--corine-raster " + str(corine[0]) in log
+    assert "--landcover worldcover" in log and "--worldcover-tiles" in log  # SSL4EO is global
     run = "results/pretrain/bigearthnet_v2/random/csmoe_b16"
     for seed in (0, 1, 2):  # study.yaml trains three seeds
         assert f"{run}/seed{seed}/encoder.safetensors" in log
@@ -168,13 +173,16 @@ def tiny_run(tmp_path_factory) -> Path:
     tmp_path = tmp_path_factory.mktemp("tiny run")
     s1_root, s2_root = extract_examples(tmp_path / "real archive")
     write_ssl4eo_archive(tmp_path / "ssl4eo archive")
+    tiles = tmp_path / "ESA WorldCover"
+    write_worldcover_tiles(tiles, [(lon, lat) for lon, lat, *_ in SSL4EO_LOCATIONS.values()])
     tiny = load_yaml("config.yaml")
     tiny["archives"]["examples"] = {
         "kind": "bigearthnet-v1", "s1_root": str(s1_root), "s2_root": str(s2_root),
         "landcover": "labels",
     }  # fmt: skip
     tiny["archives"]["ssl4eo"] = {"kind": "ssl4eo-s12", "root": str(tmp_path / "ssl4eo archive"),
-                                  "landcover": "none"}  # fmt: skip
+                                  "landcover": "worldcover"}  # fmt: skip
+    tiny["descriptors"]["worldcover_tiles"] = str(tiles)
     both = ["examples", "ssl4eo"]  # copies below: strict YAML refuses aliases
     tiny["study"].update(archives=list(both), sample=list(both), shard=list(both))
     tiny["index"]["threads"] = 1
@@ -233,15 +241,22 @@ def test_end_to_end_run_on_a_tiny_config(tiny_run: Path) -> None:
 
 
 def test_tiny_run_shards_and_pretrains_on_ssl4eo_s12_v1(tiny_run: Path) -> None:
-    """SSL4EO-S12 v1 (unlabelled, GeoTIFF folders) through index, descriptors, sampling,
-    shards and pretraining."""
+    """SSL4EO-S12 v1 (unlabelled, GeoTIFF folders, six continents) through index,
+    descriptors from ESA WorldCover, sampling, shards and pretraining."""
     from csmoe.data.shard_format import ShardFile
 
     results = tiny_run / "results"
     index = pd.read_parquet(results / "index" / "ssl4eo.parquet")
     assert len(index) == 23 and index["labels_19"].isna().all()
+    described = pd.read_parquet(results / "descriptors" / "ssl4eo.parquet")
+    assert set(described["landcover_product"]) == {"worldcover"}
+    assert described["landcover_wc"].notna().all()
     manifest = pd.read_parquet(results / "sample" / "ssl4eo" / "thematic_climatic.parquet")
     assert len(manifest) == 2
+    codes = {int(s.split("|")[1]) for s in manifest["stratum"]}  # land-cover strata worldwide
+    assert codes <= set(worldcover.CODES)
+    table = pd.read_csv(results / "report" / "ssl4eo" / "sampling.tsv", sep="\t")
+    assert set(table["landcover_product"]) == {"worldcover"}
     shards = results / "shards" / "ssl4eo" / "thematic_climatic"
     assert verify_shards(shards) == 2
     shard = ShardFile(shards / "shard-00000.safetensors")
