@@ -47,21 +47,32 @@ def upsample_bicubic(bands: np.ndarray, factor: int) -> np.ndarray:
     return out[0].numpy()
 
 
+def assemble_s2(s2_bands: tuple[str, ...], read) -> np.ndarray:
+    """(bands, 120, 120) float32 in the requested order: `read(band, factor)` gives a band
+    stored at `factor` x 10 m at its own resolution; coarser bands are resampled once,
+    together, to 10 m."""
+    s2 = np.empty((len(s2_bands), SIDE, SIDE), dtype=np.float32)
+    by_factor: dict[int, list[int]] = {}
+    for i, band in enumerate(s2_bands):
+        by_factor.setdefault(pixel_factor(band), []).append(i)
+    for factor, rows in by_factor.items():
+        native = np.stack([read(s2_bands[i], factor) for i in rows])
+        s2[rows] = native if factor == 1 else upsample_bicubic(native, factor)
+    return s2
+
+
 def read_pair(
     s2_dir: str, s2_name: str, s1_dir: str, s1_name: str, reference_map: str | None,
     s2_bands: tuple[str, ...], s1_bands: tuple[str, ...] = ("VV", "VH"),
     non_finite: str = "reject",
 ) -> PairArrays:  # fmt: skip
     """Bands in the requested order; coarser S2 bands resampled once to 10 m."""
-    s2 = np.empty((len(s2_bands), SIDE, SIDE), dtype=np.float32)
-    by_factor: dict[int, list[int]] = {}
-    for i, band in enumerate(s2_bands):
-        by_factor.setdefault(pixel_factor(band), []).append(i)
-    for factor, rows in by_factor.items():
-        native = np.stack(
-            [read_band(Path(s2_dir) / f"{s2_name}_{s2_bands[i]}.tif", SIDE // factor) for i in rows]
-        )
-        s2[rows] = native if factor == 1 else upsample_bicubic(native, factor)
+    s2 = assemble_s2(
+        s2_bands,
+        lambda band, factor: read_band(
+            Path(s2_dir) / f"{s2_name}_{band}.tif", SIDE // factor
+        ),  # fmt: skip
+    )
     s1 = np.stack(
         [read_band(Path(s1_dir) / f"{s1_name}_{b}.tif", SIDE, non_finite) for b in s1_bands]
     )

@@ -34,8 +34,7 @@ import rasterio
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
-from csmoe.data.bands import pixel_factor
-from csmoe.data.patch import PairArrays, upsample_bicubic
+from csmoe.data.patch import PairArrays, assemble_s2
 from csmoe.data.shard_format import SIDE
 from csmoe.errors import InputError
 from csmoe.finite import problem_under, repair
@@ -84,14 +83,11 @@ def read_ssl4eo_pair(
     s1_bands: tuple[str, ...] = ("VV", "VH"), non_finite: str = "reject",
 ) -> PairArrays:  # fmt: skip
     """The centre 120 px of a pair, S2 bands in the requested order on the 10 m grid."""
-    s2 = np.empty((len(s2_bands), SIDE, SIDE), dtype=np.float32)
-    by_factor: dict[int, list[int]] = {}
-    for i, band in enumerate(s2_bands):
-        by_factor.setdefault(pixel_factor(band), []).append(i)
-    for factor, rows in by_factor.items():
-        crops = np.stack(
-            [read_crop(Path(s2_dir) / band_file(s2_bands[i]), factor, non_finite) for i in rows]
-        )
-        s2[rows] = crops if factor == 1 else upsample_bicubic(crops, factor)
+    s2 = assemble_s2(
+        s2_bands,
+        lambda band, factor: read_crop(
+            Path(s2_dir) / band_file(band), factor, non_finite
+        ),  # fmt: skip
+    )
     s1 = np.stack([read_crop(Path(s1_dir) / band_file(b), 1, non_finite) for b in s1_bands])
     return PairArrays(s2, s1, None)
