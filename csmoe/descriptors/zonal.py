@@ -243,10 +243,11 @@ def _count_group(src, raster, to_bins, pix, row0, col0, row1, col1, ids, counts,
     empty = hist.sum(axis=1) == 0
     if raw and (empty.any() or hist[:, n_classes + 1].any()):
         bins = _bins(to_bins, values, n_classes, src, r_lo, c_lo)  # for the checks below
-    for i in np.flatnonzero(empty):  # no pixel centre inside: the pixel of its centre
-        x, y = np.floor(local[i].mean(axis=0)).astype(int)
-        hist[i, bins[y, x]] = 1
-        centred[ids[i]] = True
+    if empty.any():  # no pixel centre inside: the pixel of its centre
+        at = np.flatnonzero(empty)
+        x, y = np.floor(local[at].mean(axis=1)).astype(np.int64).T
+        hist[at, bins[y, x]] = 1
+        centred[ids[at]] = True
     if hist[:, n_classes + 1].any():
         i = int(np.flatnonzero(hist[:, n_classes + 1])[0])
         mask = _member_mask(local[i], tops[i], lefts[i], heights[i], widths[i])
