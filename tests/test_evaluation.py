@@ -158,14 +158,21 @@ def test_study_table_and_figures(shards, eval_splits, exported, tmp_path: Path) 
     lines = [line.split(" | ") for line in text.splitlines() if line.startswith("| ")]
     column = lines[0].index("cls_s2_micro_map")
     assert all("[" in cells[column] and "]" in cells[column] for cells in lines[1:])
+    # A key under the table: every code-named column with its meaning.
+    header = [cell.strip(" |") for cell in lines[0]]
+    key = text.split("Key to the columns", 1)[1]
+    assert len(header) > 20 and all(f"- `{name}`: " in key for name in header)
+    assert "- `ret_s1_to_s2_f1@10`: retrieval, Sentinel-1 queries against the Sentinel-2" in key
     assert 0 <= row["expert_p_min"] <= 1 and row["expert_jsd_max"] >= 0
     compared = pd.read_csv(tmp_path / "study" / "comparisons.csv")
     assert "thematic_climatic moe − random weights" in set(compared["comparison"])
     assert (compared["low"] <= compared["difference"]).all()
     claims = (tmp_path / "study" / "claims.md").read_text()
     for letter in "abcd":
-        assert f"**({letter})" in claims
-    assert "Verdict rules" in claims and "<h1>" in (tmp_path / "study" / "claims.html").read_text()
+        assert f"## ({letter}) " in claims
+    assert "Rule: " in claims and "**Outcome: " in claims
+    page = (tmp_path / "study" / "claims.html").read_text()
+    assert "<h1>" in page and "<li>" in page and "<p>- " not in page
     for figure in ("quality_vs_cost", "comparisons", "pretraining_loss", "expert_shares",
                    "retrieval_examples"):  # fmt: skip
         assert (tmp_path / "study" / f"{figure}.png").stat().st_size > 5000, figure

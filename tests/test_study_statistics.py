@@ -4,6 +4,7 @@ specialisation permutation test on constructed cases."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, f1_score
 
@@ -145,3 +146,149 @@ def test_experts_used_alike_give_a_large_p_value() -> None:
     assert identical["divergence_bits"] == 0 and identical["p_value"] > 0.1
     alike = permutation_test(shares(rng, 300, 1, 1.0), shares(rng, 300, 1, 1.0), seed=1)
     assert alike["p_value"] > 0.1
+
+
+def _comparisons() -> pd.DataFrame:
+    rows = [
+        ("c", "csmoe_tiny: thematic_climatic − random", "cls_s2_micro_map", 0.004, -0.01, 0.02),
+        ("c", "csmoe_tiny: thematic_climatic − random", "ret_s1_to_s2_f1@10", -0.014, -0.025,
+         -0.004),
+        ("c", "csmae_tiny: thematic_climatic − random", "cls_s2_micro_map", 0.03, 0.01, 0.05),
+        ("c", "csmae_tiny: thematic_climatic − random", "seg_miou", 0.001, -0.002, 0.004),
+        ("b", "random: csmoe_tiny − csmae_tiny", "cls_s2_micro_map", -0.03, -0.05, -0.025),
+        ("b", "random: csmoe_tiny − csmae_tiny", "cls_s1_micro_map", 0.02, 0.01, 0.03),
+        ("", "random csmoe_tiny − band statistics", "cls_s2_micro_map", 0.1, 0.08, 0.12),
+        ("", "random csmoe_tiny − random weights", "seg_miou", 0.0, -0.01, 0.01),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["claim", "comparison", "metric", "difference", "low",
+                                       "high"])  # fmt: skip
+
+
+def test_claims_give_one_verdict_per_comparison_with_its_rule() -> None:
+    from csmoe.study.claims import claims, claims_markdown
+
+    table = _comparisons()
+    text = claims_markdown(claims({}, table), table)
+    assert "mixed:" not in text and "at this scale" not in text
+    assert (
+        "csmae_tiny: thematic_climatic − random, S2 micro mAP: +0.030 [+0.010, +0.050] → "
+        "**thematic-climatic better** (95 % interval of the difference above 0)"
+    ) in text
+    assert (
+        "csmoe_tiny: thematic_climatic − random, S2 micro mAP: +0.004 [−0.010, +0.020] → "
+        "**not distinguishable** (95 % interval contains 0)"
+    ) in text
+    assert (
+        "**csmoe_tiny worse than csmae_tiny by more than 0.02** (95 % interval below −0.02)"
+    ) in text
+    assert (
+        "**Outcome: not decided: the comparisons disagree (2 comparisons: 1 supports it, "
+        "1 not distinguishable).**"
+    ) in text
+    assert "**Outcome: not measured (no such runs in this study).**" in text  # (a), (d)
+
+
+def test_claims_list_every_metric_significant_either_way() -> None:
+    from csmoe.study.claims import claims, claims_markdown
+
+    table = _comparisons()
+    text = claims_markdown(claims({}, table), table)
+    # thematic-climatic significantly worse on S1->S2 F1@10 (the issue's case), and
+    # CSMoE better on S1 mAP: both listed, each with its verdict.
+    assert (
+        "csmoe_tiny: thematic_climatic − random, S1→S2 retrieval F1@10: −0.014 "
+        "[−0.025, −0.004] → **random better** (95 % interval of the difference below "
+        "0)"
+    ) in text
+    assert "random: csmoe_tiny − csmae_tiny, S1 micro mAP: +0.020 [+0.010, +0.030] → " \
+           "**csmoe_tiny better**" in text  # fmt: skip
+    assert "(1 of 2):" in text  # seg_miou of (c) holds 0: counted, not listed
+    assert "seg_miou" not in text and "segmentation mIoU: +0.001" not in text
+    assert "Comparisons with an interval that excludes 0: 1 of 2" in text
+    assert "random csmoe_tiny − band statistics, S2 micro mAP" in text
+    significant = table[(table["low"] > 0) | (table["high"] < 0)]
+    for row in significant.itertuples():  # every significant row of comparisons.csv
+        assert f"{row.comparison}, " in text and f"{row.difference:+.3f}".replace("-", "−") in text
+
+
+def test_claims_page_renders_its_markdown_as_html() -> None:
+    from html.parser import HTMLParser
+
+    from csmoe.study.claims import claims, claims_html, claims_markdown
+
+    table = _comparisons()
+    text = claims_markdown(claims({}, table), table)
+    page = claims_html(text)
+
+    class Tags(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+            self.texts: list[tuple[str, str]] = []
+
+        def handle_starttag(self, tag, attrs) -> None:
+            self.tags.append(tag)
+
+        def handle_data(self, data) -> None:
+            self.texts.append((self.tags[-1] if self.tags else "", data))
+
+    parsed = Tags()
+    parsed.feed(page)
+    items = [line for line in text.splitlines() if line.startswith("- ")]
+    assert parsed.tags.count("li") == len(items) > 5
+    assert parsed.tags.count("h2") == 5 and parsed.tags.count("h1") == 1
+    assert parsed.tags.count("ul") == text.count("\n\n- ")
+    assert "code" in parsed.tags and "<code>csmoe/study/claims.py</code>" in page
+    body = page.split("<body>", 1)[1]
+    assert "`" not in body and "**" not in body and "<p>- " not in body
+    assert not any(data.lstrip().startswith("- ") for _, data in parsed.texts)
+    # Paragraphs are joined: the introduction is one <p>, not one per source line.
+    assert page.count("<p>Each comparison is a difference") == 1
+    assert "first\nminus" not in page and "(first minus second)" in page
+
+
+def test_markdown_escapes_and_reads_tables() -> None:
+    from csmoe.study.markdown import to_html
+
+    page = to_html("| a | `b` |\n|---|---|\n| <x> | **y** |\n", "t")
+    assert "<th>a</th><th><code>b</code></th>" in page
+    assert "<td>&lt;x&gt;</td><td><b>y</b></td>" in page
+
+
+def test_every_study_table_column_has_a_meaning() -> None:
+    from csmoe.study.statistics import METRICS
+    from csmoe.study.table import FIXED_COLUMNS, column_key, column_meaning
+
+    columns = [*FIXED_COLUMNS, *METRICS, *(f"{m}_{p}" for m in METRICS
+                                           for p in ("low", "high", "seed_sd"))]  # fmt: skip
+    assert all(column_meaning(column) for column in columns)
+    meaning = column_meaning("cls_s1_macro_map")
+    assert meaning.endswith("Sentinel-1 embeddings: macro mAP (average precision per class, "
+                            "then the mean)")  # fmt: skip
+    assert column_meaning("seg_miou_low") == ("lower end of the 95 % bootstrap interval of "
+                                              "`seg_miou`")  # fmt: skip
+    assert column_key(["gmac"]).splitlines()[-1].startswith("- `gmac`: giga multiply-accumulates")
+
+
+def test_report_landing_text_walks_through_the_whole_study() -> None:
+    """The report's first page: data, sampling, pretraining, evaluation and the study, as
+    a list that docutils renders without a warning; captions render too."""
+    from pathlib import Path
+
+    import docutils.core
+
+    folder = Path(__file__).parents[1] / "workflow" / "report"
+    settings = {"report_level": 2, "halt_level": 2}
+    text = (folder / "workflow.rst").read_text()
+    parts = docutils.core.publish_parts(text, writer_name="html", settings_overrides=settings)
+    page = parts["body"]
+    items = page.split("<ol", 1)[1].split("</ol>", 1)[0].split("<li>")[1:]
+    steps = ("Data", "Sampling", "Pretraining", "Evaluation", "Study")
+    assert len(items) == len(steps)
+    for item, step in zip(items, steps, strict=True):
+        assert f"<strong>{step}</strong>" in item
+    for word in ("thematic-climatic", "random", "CSMAE", "bootstrap", "claims page"):
+        assert word in page, word
+    for caption in ("study_claims.rst", "study_table.rst"):
+        docutils.core.publish_parts((folder / caption).read_text(), writer_name="html",
+                                    settings_overrides=settings)  # fmt: skip

@@ -12,7 +12,15 @@ from csmoe.paths import PRETRAIN_RUN, parse
 from csmoe.study import claims as claims_module
 from csmoe.study import figures
 from csmoe.study.statistics import Bootstrap, load, read_metrics, run_name
-from csmoe.study.table import group, markdown, markdown_with_intervals, study_table, timing_table
+from csmoe.study.table import (
+    column_key,
+    group,
+    markdown,
+    markdown_with_intervals,
+    shown_columns,
+    study_table,
+    timing_table,
+)
 from csmoe.training.logbook import read_log
 
 
@@ -36,12 +44,13 @@ def write_study(metrics: list[Path], logs: list[Path], out: str | os.PathLike[st
     bootstrap = Bootstrap(seed)
     table = study_table(groups, bootstrap)
     _csv(table, out / "table.csv")
+    key = column_key(shown_columns(table))
     write_text(out / "table.md", "Each metric: mean over pretraining seeds [95 % bootstrap "
                "interval over test patches or queries] (sd over seeds).\n\n"
-               + markdown_with_intervals(table))  # fmt: skip
+               + markdown_with_intervals(table) + "\n" + key)  # fmt: skip
     compared = claims_module.comparisons(groups, bootstrap)
     _csv(compared, out / "comparisons.csv")
-    text = claims_module.claims_markdown(claims_module.claims(groups, compared))
+    text = claims_module.claims_markdown(claims_module.claims(groups, compared), compared)
     write_text(out / "claims.md", text)
     write_text(out / "claims.html", claims_module.claims_html(text))
     with atomic_path(out / "timing.csv") as tmp:  # measured speed: differs run to run

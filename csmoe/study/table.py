@@ -61,9 +61,14 @@ def study_table(groups: Groups, bootstrap: Bootstrap) -> pd.DataFrame:
     return pd.DataFrame([row(runs, bootstrap) for runs in groups.values()])
 
 
+def shown_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of the Markdown table (intervals and spreads are inside its cells)."""
+    return [c for c in table.columns if not c.endswith(("_low", "_high", "_seed_sd"))]
+
+
 def markdown_with_intervals(table: pd.DataFrame) -> str:
     """The table with ``value [low, high]`` cells (and the seed spread)."""
-    shown = table[[c for c in table.columns if not c.endswith(("_low", "_high", "_seed_sd"))]]
+    shown = table[shown_columns(table)]
     cells = shown.astype(object).copy()
     for metric in METRICS:
         if metric not in cells:
@@ -77,6 +82,64 @@ def markdown_with_intervals(table: pd.DataFrame) -> str:
             spread = table.at[i, metric + "_seed_sd"]
             cells.at[i, metric] = text + (f" sd {spread:.3f}" if pd.notna(spread) else "")
     return markdown(cells)
+
+
+FIXED_COLUMNS = {
+    "archive": "the archive the encoder was pretrained and evaluated on",
+    "model": "the model name of the config (`pretrain.models`); baselines: "
+             "`random_init_<model>` (that architecture with random weights), `band_stats` "
+             "(per-band mean and standard deviation of the pixels, no encoder)",
+    "sampler": "the training manifest it was pretrained on (`baseline` for the baselines)",
+    "features": "`pretrained`, `random_init` or `band_stats`",
+    "runs": "pretraining seeds averaged in this row",
+    "params_m": "encoder parameters, millions",
+    "gmac": "giga multiply-accumulates of one S2 encoder pass at the preset's input side",
+    "expert_jsd_max": "Soft MoE only: the largest Jensen-Shannon divergence (bits) between "
+                      "the S1 and S2 expert use of a layer, mean over seeds",
+    "expert_p_min": "Soft MoE only: the smallest permutation p-value of those layers",
+}  # fmt: skip
+CLASSIFICATION = {
+    "micro_map": "micro mAP (average precision over all patch-class pairs)",
+    "macro_map": "macro mAP (average precision per class, then the mean)",
+    "micro_f1": "micro F1 at probability 0.5",
+    "macro_f1": "macro F1 at probability 0.5",
+}
+SENSORS = {"s1": "Sentinel-1", "s2": "Sentinel-2"}
+
+
+def column_meaning(column: str) -> str:
+    """What one column of the study table holds."""
+    if column in FIXED_COLUMNS:
+        return FIXED_COLUMNS[column]
+    for suffix, words in (("_low", "lower end of the 95 % bootstrap interval of "),
+                          ("_high", "upper end of the 95 % bootstrap interval of "),
+                          ("_seed_sd", "standard deviation over seeds of ")):  # fmt: skip
+        if column.endswith(suffix):
+            return words + f"`{column.removesuffix(suffix)}`"
+    if column == "seg_miou":
+        return ("semantic segmentation of the 10 m reference maps: mIoU of a linear decoder "
+                "on the frozen last-block tokens (mean over probe seeds)")  # fmt: skip
+    if column.startswith("cls_"):
+        sensor, metric = column[4:6], column[7:]
+        return (f"BigEarthNet-19 scene classification, linear probe on frozen "
+                f"{SENSORS[sensor]} embeddings: {CLASSIFICATION[metric]}")  # fmt: skip
+    if column.startswith("ret_"):
+        pair, _, kind = column[4:].rpartition("_")
+        query, target = pair.split("_to_")
+        what = "mAP" if kind.startswith("map") else "F1"
+        k = kind.partition("@")[2]
+        return (f"retrieval, {SENSORS[query]} queries against the {SENSORS[target]} test "
+                f"archive: {what} of the top {k} by cosine similarity (relevance: shared "
+                f"labels)")  # fmt: skip
+    raise KeyError(column)
+
+
+def column_key(columns) -> str:
+    """A Markdown list: every column of `columns` with its meaning."""
+    lines = ["Key to the columns (a metric cell: value over the test split [95 % interval] "
+             "and sd over seeds; higher is better for every quality metric):", ""]  # fmt: skip
+    lines += [f"- `{column}`: {column_meaning(column)}" for column in columns]
+    return "\n".join(lines) + "\n"
 
 
 def markdown(table: pd.DataFrame) -> str:
