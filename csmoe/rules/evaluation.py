@@ -11,7 +11,7 @@ from csmoe.paths import (
     PRETRAIN_RUN,
     RANDOM_INIT,
 )
-from csmoe.rules.pretrain import run_keys, seeds
+from csmoe.rules.pretrain import model_names, run_keys, seeds
 
 
 def eval_manifest_arguments(config: dict, wildcards) -> str:
@@ -89,7 +89,7 @@ def evaluations(config: dict) -> list[str]:
     for archive in config["evaluation"]["archives"]:
         files += [
             RANDOM_INIT.format(archive=archive, model=model, seed=seed) + "/metrics.json"
-            for model in config["pretrain"]["models"]
+            for model in model_names(config)
             for seed in seeds(config)
         ]
         files.append(BAND_STATS.format(archive=archive) + "/metrics.json")

@@ -15,8 +15,9 @@ def arguments(config: dict, wildcards) -> str:
     settings = config["pretrain"]
     model = settings["models"][wildcards.model]
     args = ["--preset", model["preset"], "--variant", model.get("variant", "CECD")]
-    for key, value in model.get("options", {}).items():
-        args += ["--model-option", f"{key}={json.dumps(value)}"]
+    # Sorted by name, whatever the YAML order (a reordered config must not rerun a run).
+    for key, value in sorted(model.get("options", {}).items()):
+        args += ["--model-option", f"{key}={json.dumps(value, sort_keys=True)}"]
     if "img" in model:
         args += ["--img", str(model["img"])]
     length = "steps" if "steps" in settings else "epochs"
@@ -57,10 +58,15 @@ def seeds(config: dict) -> list[int]:
     return list(config["pretrain"].get("seeds") or [config["seed"]])
 
 
+def model_names(config: dict) -> list[str]:
+    """The configured models by name: a mapping's YAML order is no order of the study."""
+    return sorted(config["pretrain"]["models"])
+
+
 def run_keys(config: dict) -> list[tuple[str, str, str, int]]:
     """(archive, sampler, model, seed) of every pretraining run."""
     pretrain = config["pretrain"]
-    return list(itertools.product(pretrain["archives"], pretrain["samplers"], pretrain["models"],
+    return list(itertools.product(pretrain["archives"], pretrain["samplers"], model_names(config),
                                   seeds(config)))  # fmt: skip
 
 

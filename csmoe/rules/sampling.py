@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from csmoe.commands.common import EXCLUSIONS
 from csmoe.paths import MANIFEST, SAMPLE_METRICS
 from csmoe.rules import index
 
@@ -11,11 +12,11 @@ TEMPLATES = {"manifest": MANIFEST, "metrics": SAMPLE_METRICS}
 
 
 def exclusion_arguments(config: dict) -> str:
-    """``--exclude-<name>`` / ``--no-exclude-<name>`` for each pool exclusion of the config."""
+    """``--exclude-<name>`` / ``--no-exclude-<name>`` for each pool exclusion of the config,
+    in the registry's order (not the YAML's: a reordered config must not rerun the jobs)."""
     exclude = config["sampling"]["exclude"]
-    flags = [
-        f"--{'' if on else 'no-'}exclude-{name.replace('_', '-')}" for name, on in exclude.items()
-    ]
+    flags = [f"--{'' if exclude[name] else 'no-'}exclude-{name.replace('_', '-')}"
+             for name in EXCLUSIONS if name in exclude]  # fmt: skip
     return shlex.join(flags)
 
 
