@@ -7,6 +7,7 @@ that JSON Schema's ``type: number`` accepts) and the cross-key rules below must 
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from pathlib import Path
@@ -37,10 +38,39 @@ def _non_finite(value: Any, path: tuple = ()) -> tuple | None:
     return None
 
 
+# Keys whose values are names that YAML reads as numbers when unquoted (`landcover_level:
+# 2`): the number's text is the name.
+NAMED_NUMBERS = (("sampling", "landcover_level"),)
+
+
+def normalise(config: dict[str, Any]) -> None:
+    """Names written as numbers become the names (in place)."""
+    for section, key in NAMED_NUMBERS:
+        value = config.get(section, {}).get(key) if isinstance(config.get(section), dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            config[section][key] = str(value)
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """One line for a schema violation; an unknown key gets the nearest known one."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list(error.schema.get("properties", {}))
+        unknown = sorted(k for k in error.instance if k not in known)
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {known}"
+            return f"unknown key {unknown[0]!r}{hint}"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {error.validator_value}"
+    return " ".join(error.message.split())
+
+
 def validate(config: dict[str, Any], source: str | os.PathLike[str] = "config") -> None:
-    """Raise InputError naming the offending key path for the first schema violation."""
+    """Raise InputError naming the offending key path for the first schema violation
+    (names written as numbers are accepted: `normalise`)."""
     if not isinstance(config, dict):
         raise InputError(source, "config must be a YAML mapping")
+    normalise(config)
     bad = _non_finite(config)
     if bad is not None:
         key = ".".join(str(part) for part in bad)
@@ -50,7 +80,7 @@ def validate(config: dict[str, Any], source: str | os.PathLike[str] = "config") 
     if errors:
         error = errors[0]
         key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise InputError(source, f"config key {key}: {error.message}")
+        raise InputError(source, f"config key {key}: {_message(error)}")
     _check_study_archives(config, source)
 
 
