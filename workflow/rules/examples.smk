@@ -9,4 +9,4 @@ rule extract_examples:
     conda:
         "../../envs/geo.yaml"
     shell:
-        "python -m csmoe examples --out {output:q} > {log:q} 2>&1"
+        '"$CSMOE_PYTHON" -m csmoe examples --out {output:q} > {log:q} 2>&1'

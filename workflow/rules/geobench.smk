@@ -24,7 +24,7 @@ rule geobench_evaluate:
         arguments=geobench_rules.arguments(config),
         run=lambda wildcards: evaluation_rules.run_arguments(wildcards),
     shell:
-        "python -m csmoe geobench --encoder {input:q} --task {wildcards.task}"
+        '"$CSMOE_PYTHON" -m csmoe geobench --encoder {input:q} --task {wildcards.task}'
         " {params.arguments} {params.run} --threads {threads} --out {output:q} > {log:q} 2>&1"
 
 
@@ -48,5 +48,5 @@ rule geobench_table:
     params:
         out=lambda wildcards, output: os.path.dirname(output.table),
     shell:
-        "python -m csmoe geobench-table --results {input:q} --out {params.out:q}"
+        '"$CSMOE_PYTHON" -m csmoe geobench-table --results {input:q} --out {params.out:q}'
         " > {log:q} 2>&1"

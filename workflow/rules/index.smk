@@ -20,5 +20,5 @@ rule build_index:
     params:
         arguments=lambda wildcards: index_rules.arguments(config, wildcards),
     shell:
-        "python -m csmoe index {params.arguments} --workers {threads}"
+        '"$CSMOE_PYTHON" -m csmoe index {params.arguments} --workers {threads}'
         " --out {output.index:q} > {log:q} 2>&1"

@@ -13,4 +13,4 @@ rule build_koppen:
     conda:
         "../../envs/geo.yaml"
     shell:
-        "python -m csmoe koppen --out {output.raster:q} > {log:q} 2>&1"
+        '"$CSMOE_PYTHON" -m csmoe koppen --out {output.raster:q} > {log:q} 2>&1'

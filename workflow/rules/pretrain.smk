@@ -37,7 +37,7 @@ rule pretrain:
             os.path.dirname(output.encoder), "checkpoints"
         ),
     shell:
-        "{params.launcher} pretrain --shards {input:q} --out {params.run_dir}"
+        '"$CSMOE_PYTHON" {params.launcher} pretrain --shards {input:q} --out {params.run_dir}'
         " --checkpoint-dir {params.checkpoints} {params.arguments} --seed {wildcards.seed}"
         " --threads {params.process_threads} > {log:q} 2>&1"
 
@@ -63,5 +63,5 @@ rule plot_pretraining:
     params:
         title="{model} on {archive} / {sampler} manifest, seed {seed}",
     shell:
-        "python -m csmoe plot-training --log {input:q} --out {output:q}"
+        '"$CSMOE_PYTHON" -m csmoe plot-training --log {input:q} --out {output:q}'
         " --title '{params.title}' > {log:q} 2>&1"

@@ -16,7 +16,7 @@ rule report_descriptors:
     conda:
         "../../envs/geo.yaml"
     shell:
-        "python -m csmoe report --descriptors {input:q} --archive {wildcards.archive}"
+        '"$CSMOE_PYTHON" -m csmoe report --descriptors {input:q} --archive {wildcards.archive}'
         " --descriptor-figure {output:q} > {log:q} 2>&1"
 
 
@@ -67,7 +67,7 @@ rule report_sampling:
         exclusions=sampling_rules.exclusion_arguments(config),
         water_symbols=shlex.join(config["descriptors"]["water_symbols"]),
     shell:
-        "python -m csmoe report --descriptors {input.descriptors:q} --archive {wildcards.archive}"
+        '"$CSMOE_PYTHON" -m csmoe report --descriptors {input.descriptors:q} --archive {wildcards.archive}'
         " --koppen-raster {input.koppen:q} --koppen-legend {input.koppen_legend:q}"
         " --water-symbols {params.water_symbols}"
         " --manifest {params.manifests} --metrics {params.metrics} {params.exclusions}"

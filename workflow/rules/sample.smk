@@ -22,5 +22,5 @@ rule sample_manifest:
     params:
         arguments=lambda wildcards: sampling_rules.arguments(config, wildcards),
     shell:
-        "python -m csmoe sample --descriptors {input:q} {params.arguments}"
+        '"$CSMOE_PYTHON" -m csmoe sample --descriptors {input:q} {params.arguments}'
         " --out {output.manifest:q} --metrics {output.metrics:q} > {log:q} 2>&1"

@@ -20,5 +20,5 @@ rule write_shards:
     params:
         arguments=shard_rules.arguments(config),
     shell:
-        "python -m csmoe shard --manifest {input:q} --out {output:q} {params.arguments}"
+        '"$CSMOE_PYTHON" -m csmoe shard --manifest {input:q} --out {output:q} {params.arguments}'
         " --workers {threads} > {log:q} 2>&1"

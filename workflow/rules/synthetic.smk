@@ -22,7 +22,7 @@ rule build_synthetic:
         size=config["synthetic"]["size"],
         seed=config["seed"],
     shell:
-        "python -m csmoe synth --size {params.size} --seed {params.seed}"
+        '"$CSMOE_PYTHON" -m csmoe synth --size {params.size} --seed {params.seed}'
         " --out {output.archive:q} --landcover {output.landcover:q}"
         " --koppen-raster {input.koppen:q} --koppen-legend {input.koppen_legend:q}"
         " --workers {threads} > {log:q} 2>&1"
