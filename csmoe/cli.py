@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from csmoe.errors import InputError
+from csmoe.watchdog import watch_workflow
 
 # name: help. Each command lives in csmoe.commands.<name with "_" for "-">, imported only
 # when chosen, so that starting one never imports what the others need (torch, geo stack).
@@ -61,6 +62,7 @@ def _chosen(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_chosen(argv)).parse_args(argv)
+    watch_workflow()  # started by a workflow run: end with it
     try:
         args.run(args)
     except InputError as error:

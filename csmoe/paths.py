@@ -18,6 +18,12 @@ BAND_STATS = "results/evaluate/{archive}/baseline/band_stats"
 GEOBENCH = "results/geobench/{archive}/{sampler}/{model}/seed{seed}/{task}.json"
 SHARDS = "results/shards/{archive}/{sampler}"
 EVAL_SHARDS = "results/shards/{archive}/eval_{split}"
+# A copy of a shard folder's index.json (every shard's SHA-256) beside it: jobs that read
+# the folder take this small file as input, whose checksum Snakemake records, so a folder
+# rebuilt with the same bytes does not rerun them (a folder's time stamp alone would).
+SHARD_INDEX_SUFFIX = ".index.json"
+SHARDS_INDEX = SHARDS + SHARD_INDEX_SUFFIX
+EVAL_SHARDS_INDEX = EVAL_SHARDS + SHARD_INDEX_SUFFIX
 STUDY = "results/study"
 # What the study stage writes into STUDY.
 STUDY_OUTPUTS = ("table.csv", "table.md", "comparisons.csv", "claims.md", "claims.html",

@@ -6,12 +6,13 @@ import shlex
 
 from csmoe.paths import (
     BAND_STATS,
-    EVAL_SHARDS,
+    EVAL_SHARDS_INDEX,
     EVALUATION,
     PRETRAIN_RUN,
     RANDOM_INIT,
 )
 from csmoe.rules.pretrain import model_names, run_keys, seeds
+from csmoe.rules.shards import folder
 
 
 def eval_manifest_arguments(config: dict, wildcards) -> str:
@@ -23,10 +24,17 @@ def eval_manifest_arguments(config: dict, wildcards) -> str:
 
 
 def split_shards(wildcards) -> dict[str, str]:
-    """Shards of the probe-training, query and test splits of the run's archive."""
+    """Shard indexes (`csmoe.paths.SHARDS_INDEX`) of the probe-training, query and test
+    splits of the run's archive."""
     splits = {"train": "train", "queries": "validation", "test": "test"}
-    return {key: EVAL_SHARDS.format(archive=wildcards.archive, split=split)
+    return {key: EVAL_SHARDS_INDEX.format(archive=wildcards.archive, split=split)
             for key, split in splits.items()}  # fmt: skip
+
+
+def shard_folders(input, keys: tuple[str, ...] = ("train", "queries", "test")) -> str:
+    """``--train DIR --queries DIR --test DIR``: the folders of the shard-index inputs."""
+    named = {key: getattr(input, key) for key in keys if hasattr(input, key)}
+    return shlex.join([part for key, path in named.items() for part in (f"--{key}", folder(path))])
 
 
 def baseline_encoder(config: dict, wildcards) -> str:
@@ -108,6 +116,6 @@ def study_inputs(config: dict) -> dict[str, str | list[str]]:
         ],  # fmt: skip
         "examples": EVALUATION.format(archive=archive, sampler=sampler, model=model, seed=seed)
         + "/metrics.json",
-        "queries": EVAL_SHARDS.format(archive=archive, split="validation"),
-        "test": EVAL_SHARDS.format(archive=archive, split="test"),
+        "queries": EVAL_SHARDS_INDEX.format(archive=archive, split="validation"),
+        "test": EVAL_SHARDS_INDEX.format(archive=archive, split="test"),
     }

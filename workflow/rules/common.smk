@@ -21,6 +21,7 @@ sys.path.insert(0, CSMOE_ROOT)
 from csmoe import paths
 from csmoe.config import check_files as check_config_files
 from csmoe.config import validate as validate_config
+from csmoe import preflight, watchdog
 from csmoe.rules import descriptors as descriptor_rules
 from csmoe.rules import evaluation as evaluation_rules
 from csmoe.rules import geobench as geobench_rules
@@ -37,8 +38,10 @@ from csmoe.rules import targets
 # schema fills defaults; csmoe's validation adds finite numbers and cross-key checks
 # (study.archives must name configured archives) with the same message style.
 check_config_files(workflow.configfiles)
-validate(config, os.path.join(CSMOE_ROOT, "workflow/schemas/config.schema.yaml"))
+# csmoe's check first: one line naming the key (a misspelt one with the nearest known
+# name), numbers accepted where the schema means a name; then the schema's defaults.
 validate_config(config, "config")
+validate(config, os.path.join(CSMOE_ROOT, "workflow/schemas/config.schema.yaml"))
 
 # Rules call the package from this checkout, also inside a conda environment, with the
 # interpreter that runs Snakemake (its environment, whatever PATH holds); with --use-conda,
@@ -54,3 +57,15 @@ shell.prefix(
     f"export PYTHONPATH={shlex.quote(CSMOE_ROOT)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
     f"CSMOE_PYTHON={shlex.quote(CSMOE_PYTHON)}; "
 )
+
+
+# Jobs end with the Snakemake process that started them (csmoe.watchdog): this one,
+# wherever it runs (each cluster job's own Snakemake sets it anew).
+os.environ[watchdog.VARIABLE] = str(os.getpid())
+
+
+# Before the first job (not in a dry run): every input file of the config is what its key
+# says, all problems named at once, and a local run sees the GPUs it asks for (under a
+# cluster executor each job's own run checks its node).
+onstart:
+    preflight.check(config, "config", local=workflow.local_exec)

@@ -51,12 +51,12 @@ rule evaluate:
         seed=config["seed"],
         encoder=lambda wildcards, input: evaluation_rules.encoder_argument(input),
         run=lambda wildcards: evaluation_rules.run_arguments(wildcards),
+        shards=lambda wildcards, input: evaluation_rules.shard_folders(input),
         arguments=evaluation_rules.arguments(config),
         out=lambda wildcards, output: os.path.dirname(output.metrics),
     shell:
         '"$CSMOE_PYTHON" -m csmoe evaluate --features {params.features} {params.encoder}'
-        " --train {input.train:q} --queries {input.queries:q} --test {input.test:q}"
-        " {params.arguments} --seed {params.seed} {params.run} --threads {threads}"
+        " {params.shards} {params.arguments} --seed {params.seed} {params.run} --threads {threads}"
         " --out {params.out:q} > {log:q} 2>&1"
 
 
@@ -151,7 +151,10 @@ rule study_table:
     params:
         out=lambda wildcards, output: os.path.dirname(output.table),
         seed=config["seed"],
+        shards=lambda wildcards, input: evaluation_rules.shard_folders(
+            input, ("queries", "test")
+        ),
     shell:
         '"$CSMOE_PYTHON" -m csmoe study --metrics {input.metrics:q} --logs {input.logs:q}'
-        " --examples {input.examples:q} --queries {input.queries:q} --test {input.test:q}"
+        " --examples {input.examples:q} {params.shards}"
         " --seed {params.seed} --out {params.out} > {log:q} 2>&1"

@@ -4,7 +4,7 @@
 rule pretrain:
     """CSMoE / CSMAE pretraining on a shard folder; a rerun resumes from its checkpoints."""
     input:
-        paths.SHARDS,
+        paths.SHARDS_INDEX,
     output:
         encoder=f"{paths.PRETRAIN_RUN}/encoder.safetensors",
         encoder_json=f"{paths.PRETRAIN_RUN}/encoder.json",
@@ -28,6 +28,7 @@ rule pretrain:
         runtime=2880,
     params:
         launcher=lambda wildcards, resources: pretrain_rules.launcher(resources),
+        shards=lambda wildcards, input: shard_rules.folder(input[0]),
         arguments=lambda wildcards: pretrain_rules.arguments(config, wildcards),
         process_threads=lambda wildcards, threads, resources: (
             pretrain_rules.process_threads(config, threads, resources)
@@ -37,7 +38,7 @@ rule pretrain:
             os.path.dirname(output.encoder), "checkpoints"
         ),
     shell:
-        '"$CSMOE_PYTHON" {params.launcher} pretrain --shards {input:q} --out {params.run_dir}'
+        '"$CSMOE_PYTHON" {params.launcher} pretrain --shards {params.shards:q} --out {params.run_dir}'
         " --checkpoint-dir {params.checkpoints} {params.arguments} --seed {wildcards.seed}"
         " --threads {params.process_threads} > {log:q} 2>&1"
 

@@ -6,11 +6,14 @@ rule write_shards:
     input:
         paths.MANIFEST,
     output:
-        directory(paths.SHARDS),
+        folder=directory(paths.SHARDS),
+        index=paths.SHARDS_INDEX,
     log:
         "logs/shards/{archive}_{sampler}.log",
     benchmark:
         "benchmarks/shards/{archive}_{sampler}.tsv"
+    wildcard_constraints:
+        sampler=r"[^/.]+",
     conda:
         "../../envs/torch.yaml"
     threads: config["shards"]["threads"]
@@ -20,5 +23,5 @@ rule write_shards:
     params:
         arguments=shard_rules.arguments(config),
     shell:
-        '"$CSMOE_PYTHON" -m csmoe shard --manifest {input:q} --out {output:q} {params.arguments}'
-        " --workers {threads} > {log:q} 2>&1"
+        '"$CSMOE_PYTHON" -m csmoe shard --manifest {input:q} --out {output.folder:q} {params.arguments}'
+        " --workers {threads} > {log:q} 2>&1 && cp {output.folder:q}/index.json {output.index:q}"
