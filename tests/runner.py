@@ -33,3 +33,13 @@ def snakemake(
 def load_yaml(name: str) -> dict:
     """A config file of the repository."""
     return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+def reversed_keys(node):
+    """`node` with the keys of every mapping in reverse order (lists keep theirs): a config
+    as another YAML tool may write it."""
+    if isinstance(node, dict):
+        return {key: reversed_keys(node[key]) for key in reversed(list(node))}
+    if isinstance(node, list):
+        return [reversed_keys(item) for item in node]
+    return node

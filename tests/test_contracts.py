@@ -179,6 +179,68 @@ def readme_code_lines() -> list[str]:
     return lines
 
 
+def readme_inline_commands() -> list[str]:
+    """Commands README shows in backticks in its text and lists (outside code blocks and
+    the stage table, whose patterns are tested on their own), whitespace joined:
+    ``snakemake ...``, ``python -m csmoe ...``, ``make ...``."""
+    text, in_block = [], False
+    for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("```"):
+            in_block = not in_block
+        elif not in_block and not line.startswith("| "):
+            text.append(line)
+    spans = (" ".join(span.split()) for span in re.findall(r"`([^`]+)`", "\n".join(text)))
+    return [s for s in spans if re.match(r"((\.venv/bin/)?snakemake|python -m csmoe|make) ", s)]
+
+
+def snakemake_arguments(command: str):
+    """A README snakemake command parsed by Snakemake's own parser (``<name>``
+    placeholders filled, ``...`` dropped); a parser error fails the test with it."""
+    from snakemake.cli import get_argument_parser
+
+    argv = [re.sub(r"^<([\w-]+)>$", r"\1", token) for token in shlex.split(command)[1:]
+            if token != "..."]  # fmt: skip
+    try:
+        return get_argument_parser().parse_args(argv)
+    except SystemExit:
+        pytest.fail(f"`{command}` does not parse (stderr above)")
+
+
+def makefile_names() -> tuple[set[str], set[str]]:
+    """The Makefile's targets and variables."""
+    text = (REPO / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([\w-]+):(?!=)", text, re.M))
+    variables = set(re.findall(r"^([A-Z_]+)\s*[?:]?=", text, re.M))
+    return targets, variables
+
+
+def test_readme_inline_and_make_commands_parse_as_printed() -> None:
+    """Every command README writes inline parses as printed: snakemake's with Snakemake's
+    parser, each config file an existing file (a target after `--configfile` would be
+    taken for a second config file) and each profile a folder of the checkout;
+    `python -m csmoe` ones with their command's parser; `make` ones (inline and in code
+    blocks) name the Makefile's targets and variables."""
+    inline = readme_inline_commands()
+    made = [c for c in inline if c.startswith("make ")]
+    made += [line for line in readme_code_lines() if line.startswith("make ")]
+    assert any(c.startswith("snakemake") for c in inline) and made
+    targets, variables = makefile_names()
+    for command in inline:
+        if re.match(r"(\.venv/bin/)?snakemake ", command):
+            args = snakemake_arguments(command)
+            for path in args.configfile or []:
+                assert (REPO / path).is_file(), f"`{command}`: config file {path} does not exist"
+            for profile in [] if "<" in command else args.profile or []:
+                assert (REPO / profile).is_dir(), f"`{command}`: no profile {profile}"
+        elif command.startswith("python -m csmoe ") and "<" not in command:
+            parse(filled(command))  # (`python -m csmoe <stage> ...` is no command)
+    for command in made:
+        for word in command.split()[1:]:
+            name = word.split("=")[0]
+            known = variables if "=" in word else targets
+            assert name in known, f"`{command}`: the Makefile has no {name}"
+
+
 def readme_table_commands() -> list[str]:
     """The `python -m csmoe ...` patterns of README's stage table."""
     rows = [line for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()
@@ -245,11 +307,13 @@ def test_readme_snakemake_commands_run_as_printed(checkout: Path) -> None:
     """Every snakemake command of README, in a fresh checkout, as a dry run (``-n`` added
     where README's command would run jobs); the study config also with
     --replace-workflow-config, which must give the same jobs."""
+    concrete = [c for c in readme_inline_commands() if "<" not in c and "..." not in c]
     commands = [
         line
-        for line in readme_code_lines()
+        for line in readme_code_lines() + concrete
         if re.match(r"^(\.venv/bin/)?snakemake\b", line) and "--report" not in line
     ]
+    assert any("results/study/geobench.md" in c for c in commands)  # an inline one
     assert any("--configfile config/study.yaml" in c for c in commands)  # fmt: skip
     for line in commands:
         dry = (

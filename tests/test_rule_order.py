@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from runner import REPO, load_yaml
+from runner import REPO, load_yaml, reversed_keys
 from snakemake.iocontainers import InputFiles
 from snakemake.utils import validate
 
@@ -24,15 +24,6 @@ from csmoe.sampling.samplers import SAMPLERS
 
 EMPTY = inspect.Parameter.empty
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
-
-
-def reversed_keys(node):
-    """`node` with the keys of every mapping in reverse order (lists keep theirs)."""
-    if isinstance(node, dict):
-        return {key: reversed_keys(node[key]) for key in reversed(list(node))}
-    if isinstance(node, list):
-        return [reversed_keys(item) for item in node]
-    return node
 
 
 def sorted_keys(node):

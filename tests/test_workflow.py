@@ -16,7 +16,7 @@ import yaml
 from archives import SSL4EO_LOCATIONS, write_ssl4eo_archive
 from geobench_archive import write_classification_task, write_segmentation_task
 from landcover_products import write_worldcover_tiles
-from runner import BIN, REPO, load_yaml, snakemake
+from runner import BIN, REPO, load_yaml, reversed_keys, snakemake
 
 from csmoe import config as csmoe_config
 from csmoe.bigearthnet.examples import S1_ROOT, S2_ROOT, extract_examples
@@ -328,6 +328,62 @@ def test_changing_alpha_reruns_only_the_thematic_climatic_sampling(tiny_run: Pat
     assert sorted(samplings) == expected, samplings
     shards = re.findall(r"rule write_shards:.*?wildcards: ([^\n]*)", log, re.S)
     assert sorted(shards) == expected, shards  # random kept
+
+
+def test_the_tiny_config_with_its_keys_in_another_order_plans_nothing(tiny_run: Path) -> None:
+    """The finished tiny run (its config written with sorted keys) with the same config
+    in the reverse key order, and sorted again, with and without a `--config` override
+    that keeps the value: no job (rule options do not follow the YAML order)."""
+    tiny = yaml.safe_load((tiny_run / "tiny.yaml").read_text())
+    orders = {"reversed": yaml.safe_dump(reversed_keys(tiny), sort_keys=False),
+              "sorted": yaml.safe_dump(tiny, sort_keys=True)}  # fmt: skip
+    for name, text in orders.items():
+        (tiny_run / f"{name}.yaml").write_text(text)
+        for extra in ((), ("--config", "seed=0")):
+            result = snakemake("-n", "--cores", "1", "--configfile", f"{name}.yaml", *extra,
+                               "--directory", str(tiny_run), cwd=tiny_run)  # fmt: skip
+            log = result.stdout + result.stderr
+            assert result.returncode == 0, log[-3000:]
+            assert "Nothing to be done" in log, (name, extra, log[-3000:])
+
+
+# README, "Use as a Snakemake module": the consumer Snakefile, with the checkout's path.
+def module_consumer() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use as a Snakemake module") :]
+    start = section.index("```python\n") + len("```python\n")
+    snakefile = section[start : section.index("\n```", start)]
+    assert '"/path/to/csmoe/Snakefile"' in snakefile, snakefile
+    return snakefile.replace("/path/to/csmoe/Snakefile", str(REPO / "Snakefile"))
+
+
+def test_the_workflow_as_a_snakemake_module_plans_and_runs_the_tiny_config(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """README's consumer Snakefile in a folder of its own: `module csmoe` with the tiny
+    config, `use rule * from csmoe`; the whole tiny workflow planned, index and
+    descriptors of the examples archive run."""
+    consumer = tmp_path / "consumer workflow"
+    consumer.mkdir()
+    shutil.copy(tiny_run / "tiny.yaml", consumer / "csmoe.yaml")
+    (consumer / "Snakefile").write_text(module_consumer())
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return snakemake(*args, "--directory", str(consumer), cwd=consumer,
+                         snakefile=consumer / "Snakefile")  # fmt: skip
+
+    plan = run("-n", "--cores", "1")
+    log = plan.stdout + plan.stderr
+    assert plan.returncode == 0, log[-3000:]
+    run_dir = "results/pretrain/ssl4eo/thematic_climatic/moe/seed0"
+    for job in ("rule build_index:", "rule pretrain:", "rule geobench_table:", "rule all:"):
+        assert job in log, job
+    assert f"{run_dir}/encoder.safetensors" in log
+    described = consumer / "results" / "descriptors" / "examples.parquet"
+    result = run("--cores", "2", str(described.relative_to(consumer)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(pd.read_parquet(described)) == 6
+    assert (consumer / "logs" / "descriptors" / "examples.log").is_file()  # the consumer's
 
 
 @pytest.mark.skipif(browser.chromium() is None, reason="needs chromium (.ci/run installs it)")
