@@ -280,7 +280,7 @@ def test_report_landing_text_walks_through_the_whole_study() -> None:
     folder = Path(__file__).parents[1] / "workflow" / "report"
     settings = {"report_level": 2, "halt_level": 2}
     text = (folder / "workflow.rst").read_text()
-    parts = docutils.core.publish_parts(text, writer_name="html", settings_overrides=settings)
+    parts = docutils.core.publish_parts(text, writer="html", settings_overrides=settings)
     page = parts["body"]
     items = page.split("<ol", 1)[1].split("</ol>", 1)[0].split("<li>")[1:]
     steps = ("Data", "Sampling", "Pretraining", "Evaluation", "Study")
@@ -290,5 +290,5 @@ def test_report_landing_text_walks_through_the_whole_study() -> None:
     for word in ("thematic-climatic", "random", "CSMAE", "bootstrap", "claims page"):
         assert word in page, word
     for caption in ("study_claims.rst", "study_table.rst"):
-        docutils.core.publish_parts((folder / caption).read_text(), writer_name="html",
+        docutils.core.publish_parts((folder / caption).read_text(), writer="html",
                                     settings_overrides=settings)  # fmt: skip
