@@ -41,9 +41,13 @@ class PreflightError(InputError):
         return type(self), (self.where, self.problems)
 
 
-def check(config: dict[str, Any], source: str = "config", *, local: bool = False) -> None:
-    """Raise a PreflightError naming every problem; `local` also counts visible GPUs."""
-    problems = input_problems(config) + (gpu_problems(config) if local else [])
+def check(
+    config: dict[str, Any], source: str = "config", *, local: bool = False,
+    planned: dict[str, int] | None = None,
+) -> None:  # fmt: skip
+    """Raise a PreflightError naming every problem; `local` also counts visible GPUs,
+    against the GPU jobs `planned` (rule -> GPUs per job) when given."""
+    problems = input_problems(config) + (gpu_problems(config, planned) if local else [])
     if problems:
         raise PreflightError(source, problems)
 
@@ -193,10 +197,22 @@ def visible_gpus() -> int:
     return listed
 
 
-def gpu_problems(config: dict[str, Any]) -> list[str]:
-    asked = {s: int(config.get(s, {}).get("gpus", 0) or 0) for s in GPU_SECTIONS}
-    needed = max(asked.values())
-    if needed == 0:
+# The config section whose `gpus` a rule's jobs ask for (by rule-name prefix).
+GPU_RULES = {"pretrain": "pretrain", "evaluate": "evaluation", "geobench": "geobench"}
+
+
+def gpu_problems(config: dict[str, Any], planned: dict[str, int] | None = None) -> list[str]:
+    """GPUs asked for but not visible: by every GPU section of the config, or (`planned`:
+    rule name -> GPUs per job of the jobs about to run) by the sections of those rules."""
+    if planned is None:
+        asked = {s: int(config.get(s, {}).get("gpus", 0) or 0) for s in GPU_SECTIONS}
+    else:
+        asked = {}
+        for rule, gpus in planned.items():
+            section = next((v for k, v in GPU_RULES.items() if rule.startswith(k)), None)
+            if section is not None and gpus:
+                asked[section] = max(asked.get(section, 0), int(gpus))
+    if max(asked.values(), default=0) == 0:
         return []
     found = visible_gpus()
     return [

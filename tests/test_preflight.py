@@ -70,6 +70,9 @@ def test_gpus_asked_for_must_be_visible(monkeypatch) -> None:
     problems = preflight.gpu_problems(config)
     assert len(problems) == 1 and problems[0].startswith("pretrain.gpus: 4 GPU(s) per job")
     assert "0 visible" in problems[0] and "set pretrain.gpus: 0" in problems[0]
+    # Only the GPU jobs about to run count.
+    assert preflight.gpu_problems(config, {"pretrain": 4, "write_shards": 0}) == problems
+    assert preflight.gpu_problems(config, {"write_shards": 0, "build_index": 0}) == []
     config["pretrain"]["gpus"] = 0
     assert preflight.gpu_problems(config) == []
 
@@ -105,15 +108,22 @@ def test_the_workflow_stops_before_any_job_naming_every_problem(
                                     "s1_root": str(examples / S1_ROOT),
                                     "s2_root": str(examples / S2_ROOT)}  # fmt: skip
     tiny["study"].update(archives=["examples"], sample=["examples"], shard=["examples"])
-    tiny["pretrain"].update(archives=["examples"], samplers=["thematic_climatic"], gpus=2)
+    tiny["pretrain"].update(archives=["examples"], samplers=["thematic_climatic"], gpus=2,
+                            seeds=[0], models={"moe": {"preset": "csmoe_tiny"}})  # fmt: skip
     tiny["evaluation"]["archives"] = []
     tiny["descriptors"].update(corine_raster=str(legend), corine_legend=str(legend))
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny))
-    result = snakemake("--cores", "1", "--configfile", "tiny.yaml", "--directory",
-                       str(tmp_path), "results/index/examples.parquet", cwd=tmp_path)  # fmt: skip
+    encoder = "results/pretrain/examples/thematic_climatic/moe/seed0/encoder.safetensors"
+    result = snakemake(encoder, "--cores", "1", "--configfile", "tiny.yaml", "--directory",
+                       str(tmp_path), cwd=tmp_path)  # fmt: skip
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert "2 problem(s) with the config's inputs" in log, log
     assert f"descriptors.corine_raster: {legend}: not a GeoTIFF" in log
     assert "pretrain.gpus: 2 GPU(s) per job asked for" in log
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+    # A run of the data stages alone plans no GPU job: only the raster is named.
+    result = snakemake("results/index/examples.parquet", "--cores", "1", "--configfile",
+                       "tiny.yaml", "--directory", str(tmp_path), cwd=tmp_path)  # fmt: skip
+    log = result.stdout + result.stderr
+    assert "1 problem(s) with the config's inputs" in log and "gpus" not in log, log

@@ -65,7 +65,15 @@ os.environ[watchdog.VARIABLE] = str(os.getpid())
 
 
 # Before the first job (not in a dry run): every input file of the config is what its key
-# says, all problems named at once, and a local run sees the GPUs it asks for (under a
-# cluster executor each job's own run checks its node).
+# says, all problems named at once, and a local run sees the GPUs its planned jobs ask
+# for (under a cluster executor each job's own run checks its node).
 onstart:
-    preflight.check(config, "config", local=workflow.local_exec)
+    preflight.check(
+        config,
+        "config",
+        local=workflow.local_exec,
+        planned={
+            job.rule.name: resource_rules.job_gpus(job.resources)
+            for job in workflow.dag.needrun_jobs()
+        },
+    )
