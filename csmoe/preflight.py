@@ -162,21 +162,27 @@ def _legend(key: str, path) -> list[str]:
 
 
 def _worldcover(key: str, path) -> list[str]:
-    problems = _exists(key, path, folder=True)
-    if problems:
-        return problems
-    if next(Path(path).rglob("ESA_WorldCover_10m_*_Map.tif"), None) is None:
-        return [f"{key}: {path}: no ESA WorldCover map tiles (ESA_WorldCover_10m_*_Map.tif)"]
-    return []
+    return _folder_holding(
+        key, path, lambda folder: next(folder.rglob("ESA_WorldCover_10m_*_Map.tif"), None),
+        "no ESA WorldCover map tiles (ESA_WorldCover_10m_*_Map.tif)",
+    )  # fmt: skip
 
 
 def _geobench(key: str, path) -> list[str]:
+    return _folder_holding(
+        key, path,
+        lambda folder: any((folder / f).is_dir() for f in ("classification_v1.0",
+                                                           "segmentation_v1.0")),
+        "no classification_v1.0/ or segmentation_v1.0/ folder",
+    )  # fmt: skip
+
+
+def _folder_holding(key: str, path, holds, lacking: str) -> list[str]:
+    """A folder that exists and `holds` what its key needs (else: `lacking`)."""
     problems = _exists(key, path, folder=True)
-    if problems:
+    if problems or holds(Path(path)):
         return problems
-    if not any((Path(path) / f).is_dir() for f in ("classification_v1.0", "segmentation_v1.0")):
-        return [f"{key}: {path}: no classification_v1.0/ or segmentation_v1.0/ folder"]
-    return []
+    return [f"{key}: {path}: {lacking}"]
 
 
 def visible_gpus() -> int:

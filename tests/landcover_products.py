@@ -32,11 +32,6 @@ BLOCK = 1024
 CELL = 16  # pixels per side of one land-cover cell (160 m)
 
 
-def worldcover_tile_name(west: int, south: int) -> str:
-    ns, ew = ("N" if south >= 0 else "S"), ("E" if west >= 0 else "W")
-    return f"ESA_WorldCover_10m_2021_v200_{ns}{abs(south):02d}{ew}{abs(west):03d}_Map.tif"
-
-
 def _macrotile(west: int, south: int) -> str:
     lon, lat = 60 * math.floor(west / 60), 60 * math.floor(south / 60)
     ns, ew = ("N" if lat >= 0 else "S"), ("E" if lon >= 0 else "W")
@@ -63,7 +58,7 @@ def write_worldcover_tiles(
 
 
 def _write_tile(folder: Path, west: int, south: int, blocks, seed: int) -> Path:
-    path = folder / _macrotile(west, south) / worldcover_tile_name(west, south)
+    path = folder / _macrotile(west, south) / worldcover.tile_name(west, south)
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = {
         "driver": "GTiff", "width": WORLDCOVER_SIDE, "height": WORLDCOVER_SIDE, "count": 1,

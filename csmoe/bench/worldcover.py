@@ -64,7 +64,7 @@ def write_tiles(index: pd.DataFrame, folder: Path, seed: int) -> list[Path]:
     codes = np.array(worldcover.CODES, dtype=np.uint8)
     paths = []
     for w, s in tiles:
-        path = folder / worldcover_name(w, s)
+        path = folder / worldcover.tile_name(w, s)
         paths.append(path)
         if path.is_file():  # same grid, same seed: the same file
             continue
@@ -86,11 +86,6 @@ def write_tiles(index: pd.DataFrame, folder: Path, seed: int) -> list[Path]:
                     dst.write(block, 1, window=Window(c, r, wd, h))
         tmp.rename(path)
     return paths
-
-
-def worldcover_name(west: int, south: int) -> str:
-    ns, ew = ("N" if south >= 0 else "S"), ("E" if west >= 0 else "W")
-    return f"ESA_WorldCover_10m_2021_v200_{ns}{abs(south):02d}{ew}{abs(west):03d}_Map.tif"
 
 
 def square_sample(n: int, size: int) -> np.ndarray:

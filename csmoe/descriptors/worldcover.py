@@ -65,6 +65,12 @@ class Tile:
     height: int
 
 
+def tile_name(west: int, south: int, year: int = 2021, version: str = "v200") -> str:
+    """The map tile file of a lower-left corner, e.g. (12, 39) -> ``..._N39E012_Map.tif``."""
+    ns, ew = ("N" if south >= 0 else "S"), ("E" if west >= 0 else "W")
+    return f"ESA_WorldCover_10m_{year}_{version}_{ns}{abs(south):02d}{ew}{abs(west):03d}_Map.tif"
+
+
 def tile_corner(name: str) -> tuple[int, int] | None:
     """(west, south) of a tile file name, e.g. ``..._N39E012_Map.tif`` -> (12, 39)."""
     found = TILE_FILE.match(name)

@@ -143,11 +143,17 @@ def row_runs(corners: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lo, hi
 
 
+def inside_raster(src, row0: int, col0: int, shape: tuple[int, int]) -> bool:
+    """Whether a window at (`row0`, `col0`) of `shape` lies wholly inside the raster."""
+    height, width = shape
+    return row0 >= 0 and col0 >= 0 and row0 + height <= src.height and col0 + width <= src.width
+
+
 def read_window(
     src: rasterio.DatasetReader, row0: int, col0: int, height: int, width: int, fill: int
 ) -> np.ndarray:
     """A window that may reach past the raster's edge; the outside is `fill`."""
-    if row0 >= 0 and col0 >= 0 and row0 + height <= src.height and col0 + width <= src.width:
+    if inside_raster(src, row0, col0, (height, width)):
         return src.read(1, window=Window(col0, row0, width, height))
     out = np.full((height, width), fill, dtype=src.dtypes[0])
     r0, c0 = max(row0, 0), max(col0, 0)
@@ -221,7 +227,7 @@ def _count_group(src, raster, to_bins, pix, row0, col0, row1, col1, ids, counts,
     tops, lefts = row0[ids] - r_lo, col0[ids] - c_lo
     heights, widths = row1[ids] - row0[ids], col1[ids] - col0[ids]
     n_bins = n_classes + 2  # classes, then nodata (n_classes), unknown (n_classes + 1)
-    inside = _edge_as_nodata(None, n_classes, src, r_lo, c_lo, values.shape)
+    inside = inside_raster(src, r_lo, c_lo, values.shape)
     raw = False
     if max(heights.max(), widths.max()) <= SMALL:
         bins = _bins(to_bins, values, n_classes, src, r_lo, c_lo)
@@ -318,20 +324,16 @@ def _runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 def _bins(to_bins: ValueLookup, values, n_classes: int, src, row0: int, col0: int):
     bins = to_bins(values)
-    _edge_as_nodata(bins, n_classes, src, row0, col0, bins.shape)
+    _edge_as_nodata(bins, n_classes, src, row0, col0)
     return bins
 
 
-def _edge_as_nodata(bins, nodata: int, src, row0: int, col0: int, shape) -> bool:
-    """Pixels of a window beyond the raster's edge become the `nodata` bin (when `bins`
-    are given); whether the window lies wholly inside the raster."""
-    height, width = shape
-    if row0 >= 0 and col0 >= 0 and row0 + height <= src.height and col0 + width <= src.width:
-        return True
-    if bins is not None:
-        r_in = slice(max(-row0, 0), max(src.height - row0, 0))
-        c_in = slice(max(-col0, 0), max(src.width - col0, 0))
-        edge = np.ones(bins.shape, dtype=bool)
-        edge[r_in, c_in] = False
-        bins[edge] = nodata
-    return False
+def _edge_as_nodata(bins: np.ndarray, nodata: int, src, row0: int, col0: int) -> None:
+    """Pixels of a window beyond the raster's edge become the `nodata` bin."""
+    if inside_raster(src, row0, col0, bins.shape):
+        return
+    r_in = slice(max(-row0, 0), max(src.height - row0, 0))
+    c_in = slice(max(-col0, 0), max(src.width - col0, 0))
+    edge = np.ones(bins.shape, dtype=bool)
+    edge[r_in, c_in] = False
+    bins[edge] = nodata
