@@ -390,3 +390,16 @@ def test_skip_bad_with_every_bigearthnet_patch_bad_writes_the_list(
     assert run_index(s1_root, s2_root, out, "--skip-bad") == 2
     assert "nothing to index: 6 item(s) skipped" in capsys.readouterr().err
     assert len(pd.read_csv(skipped_path(out), sep="\t")) == 6
+
+
+def test_most_common_skip_reason_groups_messages_quoting_their_own_file(tmp_path) -> None:
+    """GDAL quotes the file's own path in its message: six such items are one reason."""
+    from csmoe.index.table import skipped_summary
+
+    skipped = [
+        ("", f"000000{i}", f"/data/s2a/000000{i}/T3{i}TMR/B2.tif",
+         f"unreadable GeoTIFF ('/data/s2a/000000{i}/T3{i}TMR/B2.tif' not recognized)")
+        for i in range(1, 7)
+    ]  # fmt: skip
+    summary = skipped_summary(skipped, tmp_path / "idx.parquet")
+    assert "most common reason (6 of 6): B2.tif: unreadable GeoTIFF" in summary

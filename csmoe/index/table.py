@@ -123,10 +123,13 @@ def write_skipped(skipped: list[Skipped], out: str | os.PathLike[str]) -> None:
 
 def skipped_summary(skipped: list[Skipped], out: str | os.PathLike[str]) -> str:
     """How many items were skipped, where they are listed, and the most common reason
-    (reasons that differ only in numbers count as one; the first of them is shown)."""
+    (reasons that differ only in numbers or in quoting their own file's path count as one;
+    the first of them is shown)."""
 
     def kind(item: Skipped) -> str:
-        return re.sub(r"\d+(\.\d+)?", "#", f"{Path(item[2]).name}: {item[3]}")
+        # A reader's message may quote the file's own path: it tells nothing of the kind.
+        reason = str(item[3]).replace(str(item[2]), "FILE")
+        return re.sub(r"\d+(\.\d+)?", "#", f"{Path(item[2]).name}: {reason}")
 
     counts = Counter(kind(item) for item in skipped)
     common, count = counts.most_common(1)[0]
